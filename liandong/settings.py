@@ -1,0 +1,112 @@
+"""All settings in one pydantic-settings class.
+
+Sources, highest first: keyword arguments to `load_settings`, environment variables
+(`LIANDONG_…`, nested with `__`, e.g. `LIANDONG_MAIL__SMTP_HOST`), the YAML settings file
+named by `LIANDONG_SETTINGS_FILE` (default `liandong.yaml` in the working directory, if present),
+then the embedded defaults, which run the demo: everything under `var/`.
+
+Settings are built by `load_settings()` when a flow starts, never at import time, so tests and
+deployments can point the same code at different warehouses.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+# Column names of hotline / grid-platform exports → the fields of an intake row. Extend per
+# source in the settings file (`intake.column_map`); keys are compared after trimming spaces.
+DEFAULT_COLUMN_MAP: dict[str, str] = {
+    "工单编号": "source_ref", "诉求编号": "source_ref", "编号": "source_ref", "id": "source_ref",
+    "service_request_id": "source_ref",
+    "受理时间": "received_at", "来电时间": "received_at", "上报时间": "received_at",
+    "requested_datetime": "received_at", "received_at": "received_at",
+    "诉求标题": "title", "标题": "title", "title": "title", "service_name": "title",
+    "诉求内容": "description", "问题描述": "description", "内容": "description",
+    "description": "description",
+    "诉求类别": "category", "类别": "category", "category": "category", "service_code": "category",
+    "紧急程度": "urgency", "urgency": "urgency",
+    "所属社区": "community", "社区": "community", "community": "community",
+    "所属网格": "grid", "网格": "grid", "grid": "grid",
+    "事发地址": "address", "地址": "address", "问题地址": "address", "address": "address",
+    "反映人": "reporter_name", "联系人": "reporter_name", "来电人": "reporter_name",
+    "reporter_name": "reporter_name", "first_name": "reporter_name",
+    "联系电话": "reporter_phone", "电话": "reporter_phone", "reporter_phone": "reporter_phone",
+    "phone": "reporter_phone",
+    "来源渠道": "channel", "渠道": "channel", "channel": "channel",
+}
+
+
+class Open311Source(BaseModel):
+    """One Open311 GeoReport v2 endpoint (e.g. the city platform)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    base_url: str  # ends before `requests.json`
+    api_key: SecretStr | None = None
+    jurisdiction_id: str | None = None
+    start: str = "2026-01-01T00:00:00+08:00"  # first window when no watermark exists yet
+    timeout_seconds: float = 30.0
+
+
+class IntakeSettings(BaseModel):
+    column_map: dict[str, str] = DEFAULT_COLUMN_MAP
+    open311: list[Open311Source] = []
+
+
+class MailSettings(BaseModel):
+    transport: Literal["maildir", "smtp"] = "maildir"
+    from_address: str = "liandong@community.example.cn"
+    from_name: str = "联动协调平台"
+    reply_domain: str = "community.example.cn"
+    reply_secret: SecretStr = SecretStr("demo-secret-change-me")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_connections: int = Field(8, ge=1, le=64)
+    smtp_timeout_seconds: float = 30.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_", env_nested_delimiter="__", extra="forbid")
+
+    home: Path = Path("var")
+    warehouse_path: Path | None = None
+    roster_path: Path = Path("demo/roster.yaml")
+    calendar_overrides: Path | None = None
+    drop_folder: Path | None = None
+    archive_folder: Path | None = None
+    outbox_folder: Path | None = None
+    inbox_folder: Path | None = None
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    intake: IntakeSettings = IntakeSettings()
+    mail: MailSettings = MailSettings()
+
+    def model_post_init(self, __context: object) -> None:
+        # Every state folder defaults to a place under `home`, so one folder holds a whole install.
+        defaults = {
+            "warehouse_path": "warehouse.duckdb", "drop_folder": "drop", "archive_folder": "archive",
+            "outbox_folder": "outbox", "inbox_folder": "inbox",
+        }
+        for field, name in defaults.items():
+            if getattr(self, field) is None:
+                setattr(self, field, self.home / name)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        settings_file = Path(os.environ.get("LIANDONG_SETTINGS_FILE", "liandong.yaml"))
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=settings_file, yaml_file_encoding="utf-8")
+        return init_settings, env_settings, yaml_source
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)
