@@ -53,8 +53,10 @@ class Warehouse:
         """Run `warehouse/queries/<name>.sql` with named parameters."""
         return self.rows(load_query(name), params)
 
-    def append(self, table: str, rows: pa.Table | list[dict[str, Any]]) -> int:
-        """Insert rows by column name through Arrow; columns not given take their defaults."""
+    def append(self, table: str, rows: pa.Table | list[dict[str, Any]], *, skip_existing: bool = False) -> int:
+        """Insert rows by column name through Arrow; columns not given take their defaults.
+
+        `skip_existing` ignores rows whose primary or unique key is already there (reruns)."""
         data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
         if data.num_rows == 0:
             return 0
@@ -63,7 +65,8 @@ class Warehouse:
         cols = ", ".join(f'"{c}"' for c in data.column_names)
         self.con.register("_append_batch", data)
         try:
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _append_batch")
+            verb = "INSERT OR IGNORE" if skip_existing else "INSERT"
+            self.con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _append_batch")
         finally:
             self.con.unregister("_append_batch")
         return data.num_rows

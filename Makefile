@@ -1,0 +1,35 @@
+# The two commands a user needs: `make demo` and `make test`. Everything else is set up by them.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+UV = $(shell scripts/bootstrap.sh)
+
+.PHONY: setup demo test bench reset system-deps
+
+.venv/.synced: pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups
+	@touch $@
+
+setup: .venv/.synced
+
+## make demo: several simulated days of the nightly job on embedded defaults, all state under var/
+demo: setup
+	PREFECT_HOME=$(CURDIR)/var/prefect .venv/bin/python -m demo.simulate
+
+## make test: the whole suite (installs what the tests need: Dovecot, Chromium, CJK fonts)
+test: setup system-deps
+	.venv/bin/python -m pytest
+
+## make bench: the benchmarks (not timed tests); results under benchmarks/results/
+bench: setup
+	.venv/bin/python benchmarks/bench_intake.py
+
+SYSTEM_PACKAGES :=
+
+system-deps:
+	@scripts/system_deps.sh $(SYSTEM_PACKAGES)
+
+## make reset: forget all demo state (warehouse, outbox, inbox, archive, Prefect home)
+reset:
+	rm -rf var

@@ -1,0 +1,27 @@
+"""Wiring in one place: the external systems (warehouse, roster, calendar, mail) built from
+settings. Tasks ask `Resources` for what they need; tests build the same from test settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+
+from liandong.roster import Roster, load_roster
+from liandong.settings import Settings
+from warehouse.store import Warehouse, open_warehouse
+
+
+@dataclass
+class Resources:
+    settings: Settings
+
+    @contextmanager
+    def warehouse(self, read_only: bool = False) -> Iterator[Warehouse]:
+        with open_warehouse(self.settings.warehouse_path, read_only=read_only) as wh:
+            yield wh
+
+    @cached_property
+    def roster(self) -> Roster:
+        return load_roster(self.settings.roster_path)

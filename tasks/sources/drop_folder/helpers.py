@@ -1,0 +1,96 @@
+"""Reading hotline and grid-platform exports: CSV (UTF-8 with or without BOM, GBK), XLSX, JSONL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from .settings import ENCODINGS, FILE_NAME
+
+csv.field_size_limit(16 * 1024 * 1024)  # a 1 MB field is bad input to quarantine, not a crash
+
+
+def source_name(path: Path) -> str:
+    m = FILE_NAME.match(path.stem)
+    return f"drop:{m.group('source') if m else path.stem}"
+
+
+def decode(data: bytes) -> Iterator[tuple[str, str | None]]:
+    """Lines of text with an error per line when a line fits no known encoding."""
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        yield from ((line, None) for line in text.splitlines(keepends=True))
+        return
+    # A file mixing encodings: decide line by line, and flag what fits none.
+    for raw_line in data.splitlines(keepends=True):
+        for encoding in ENCODINGS:
+            try:
+                yield raw_line.decode(encoding), None
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            yield raw_line.decode("utf-8", "replace"), "编码无法识别（既不是 UTF-8 也不是 GBK） / unknown text encoding"
+
+
+def read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    lines = list(decode(path.read_bytes()))
+    bad_lines = {i for i, (_, err) in enumerate(lines) if err}
+    reader = csv.reader(io.StringIO("".join(line for line, _ in lines)))
+    header = None
+    for record in reader:
+        line_no = reader.line_num
+        if header is None:
+            if any(cell.strip() for cell in record):
+                header = [cell.strip().lstrip("\ufeff") for cell in record]
+            continue
+        if not any(cell.strip() for cell in record):
+            continue
+        error = lines[line_no - 1][1] if line_no - 1 in bad_lines else None
+        if len(record) > len(header):
+            error = error or f"列数多于表头（{len(record)} > {len(header)}） / more cells than headers"
+        yield line_no, dict(zip(header, record)), error
+
+
+def read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        header = None
+        for line_no, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if header is None:
+                if any(v not in (None, "") for v in values):
+                    header = [str(v).strip() if v is not None else "" for v in values]
+                continue
+            if all(v in (None, "") for v in values):
+                continue
+            yield line_no, {h: v for h, v in zip(header, values) if h}, None
+    finally:
+        workbook.close()
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    for line_no, (line, error) in enumerate(decode(path.read_bytes()), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, {"_line": line.strip()}, f"不是有效的 JSON / not valid JSON: {exc.msg}"
+            continue
+        if not isinstance(record, dict):
+            yield line_no, {"_line": line.strip()}, "每行应为一个 JSON 对象 / each line must be a JSON object"
+            continue
+        yield line_no, record, error
+
+
+READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".jsonl": read_jsonl}

@@ -1,0 +1,56 @@
+"""What a coordinator reads after a night: intake, triage, states by community, quarantine,
+what needs them. Figures come from the stage results and from queries in warehouse/queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from liandong.clock import local, naive_utc
+from liandong.markdown import render_summary
+from liandong.roster import Roster
+from tasks.intake.loading import IntakeResult
+from tasks.triage.new_cases import TriageResult
+from warehouse.store import Warehouse
+
+STATUS_NAMES = {
+    "new": "新接收", "triaged": "已分拣", "rejected": "已退回", "assigned": "已交办", "in_progress": "办理中",
+    "needs_meeting": "待联席会议", "resolved": "已办结", "verified": "已核实", "closed": "已关闭",
+    "reopened": "已重办",
+}
+
+
+@dataclass
+class NightlyResults:
+    intake: list[IntakeResult] = field(default_factory=list)
+    triage: TriageResult = field(default_factory=TriageResult)
+
+
+def problems_of(results: NightlyResults, locale: str) -> list[str]:
+    zh = locale == "zh-CN"
+    out = [f"{r.source}: {r.error}" for r in results.intake if r.error]
+    quarantined = sum(r.quarantined for r in results.intake)
+    if quarantined:
+        out.append(f"{quarantined} 行数据未通过校验，已隔离，见下表" if zh
+                   else f"{quarantined} rows failed validation and are in quarantine (table below)")
+    if results.triage.uncategorised:
+        out.append(f"{results.triage.uncategorised} 件案件未能自动归类，请补充类别关键词或手工归类" if zh
+                   else f"{results.triage.uncategorised} cases matched no category keyword")
+    return out
+
+
+def nightly_summary(wh: Warehouse, roster: Roster, results: NightlyResults, as_of: datetime,
+                    run_id: str, locale: str) -> str:
+    since = naive_utc(as_of) - timedelta(days=1)
+    return render_summary(
+        "nightly", locale,
+        as_of_local=local(as_of).strftime("%Y-%m-%d %H:%M"),
+        problems=problems_of(results, locale),
+        intake=results.intake,
+        triage=results.triage,
+        counts=wh.query("cases_by_community_and_status"),
+        quarantine=wh.query("quarantine_of_run", {"run_id": run_id}),
+        attention=wh.query("open_attention_items") + wh.query("cases_needing_attention", {"since": since}),
+        status_names=STATUS_NAMES,
+        category_names={c.id: (c.name if locale == "zh-CN" else c.name_en or c.id) for c in roster.categories},
+    )
