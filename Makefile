@@ -3,6 +3,8 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# The temporary API server needs 10–16 s here, more on a first run or a busy machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 UV = $(shell scripts/bootstrap.sh)
 
 .PHONY: setup demo test bench reset system-deps

@@ -162,7 +162,9 @@ class Placement:
         if row.grid in self.grids:
             return self.grids[row.grid]
         key = _squash(row.address)
-        by_address = next(((c, g) for p, c, g in self.prefixes if key.startswith(p) or (p and p in key)), None)
+        # An address that starts with a grid's street beats one that merely mentions it (路口, 对面).
+        by_address = (next(((c, g) for p, c, g in self.prefixes if p and key.startswith(p)), None)
+                      or next(((c, g) for p, c, g in self.prefixes if p and p in key), None))
         if row.community:
             community = self.communities.get(row.community)
             if community is None:
