@@ -17,4 +17,5 @@ def run_name(what: str) -> Callable[[], str]:
 
 
 def current_run_id() -> str:
-    return str(flow_run.id or "local")
+    """The top-level run's id: a night's stages share it, so its quarantine and events group together."""
+    return str(flow_run.root_flow_run_id or flow_run.id or "local")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from liandong.clock import SHANGHAI, naive_utc
 from tasks.intake.validation import CaseRow, Rejected
 from tasks.sources import RawRow
@@ -58,12 +60,12 @@ def load_batch(wh: Warehouse, good: list[tuple[RawRow, CaseRow, str, str | None]
             seen.add(key)
             fresh.append(item)
         ids = next_case_numbers(wh, as_of.astimezone(SHANGHAI).year, len(fresh))
-        wh.append("cases", [_case_row(cid, case, community, grid, now) for cid, (_, case, community, grid) in zip(ids, fresh)])
-        wh.append("case_events", [
-            {"case_id": cid, "occurred_at": now, "actor": "system", "kind": "received", "from_status": None,
-             "to_status": "new", "reason": row.location, "run_id": run_id}
-            for cid, (row, _, _, _) in zip(ids, fresh)
-        ])
+        wh.append("cases", _cases_table(ids, fresh, now))
+        wh.append("case_events", pa.table({
+            "case_id": ids, "occurred_at": pa.repeat(pa.scalar(now), len(ids)), "actor": ["system"] * len(ids),
+            "kind": ["received"] * len(ids), "to_status": ["new"] * len(ids),
+            "reason": [row.location for row, _, _, _ in fresh], "run_id": [run_id] * len(ids),
+        }))
         wh.append("quarantine", [
             {"source": r.row.source, "source_ref": str(r.row.fields.get("source_ref") or "")[:128] or None,
              "location": r.row.location, "raw": _raw_json(r.row), "reason": r.reason, "run_id": run_id,
@@ -85,14 +87,24 @@ def load_batch(wh: Warehouse, good: list[tuple[RawRow, CaseRow, str, str | None]
     return result
 
 
-def _case_row(case_id: str, case: CaseRow, community: str, grid: str | None, now: datetime) -> dict[str, Any]:
-    return {
-        "case_id": case_id, "source": case.source, "source_ref": case.source_ref, "channel": case.channel or None,
-        "received_at": case.received_at, "title": case.title, "description": case.description,
-        "category": case.category or None, "urgency": case.urgency or "normal", "community_id": community,
-        "grid_id": grid, "address": case.address or None, "reporter_name": case.reporter_name or None,
-        "reporter_phone": case.reporter_phone or None, "status": "new", "created_at": now, "updated_at": now,
-    }
+def _cases_table(ids: list[str], fresh: list[tuple[RawRow, CaseRow, str, str | None]], now: datetime) -> pa.Table:
+    """Column by column: 100k rows build in a fraction of the time a list of dicts takes."""
+    cases = [case for _, case, _, _ in fresh]
+
+    def column(name: str) -> list[str | None]:
+        return [getattr(c, name) or None for c in cases]
+
+    n = len(ids)
+    return pa.table({
+        "case_id": ids, "source": [c.source for c in cases], "source_ref": [c.source_ref for c in cases],
+        "channel": column("channel"), "received_at": [c.received_at for c in cases],
+        "title": [c.title for c in cases], "description": [c.description for c in cases],
+        "category": column("category"), "urgency": [c.urgency or "normal" for c in cases],
+        "community_id": [community for _, _, community, _ in fresh], "grid_id": [grid for _, _, _, grid in fresh],
+        "address": column("address"), "reporter_name": column("reporter_name"),
+        "reporter_phone": column("reporter_phone"), "status": ["new"] * n,
+        "created_at": pa.repeat(pa.scalar(now), n), "updated_at": pa.repeat(pa.scalar(now), n),
+    })
 
 
 def _raw_json(row: RawRow) -> str:

@@ -3,7 +3,6 @@ or a likely duplicate linked to the case it repeats — linked, never silently d
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,7 +11,7 @@ import pyarrow as pa
 from liandong.clock import naive_utc
 from liandong.roster import Roster
 from tasks.triage.rules import DuplicateFinder, TriageRules
-from warehouse.store import Warehouse
+from warehouse.store import Warehouse, load_query
 
 
 @dataclass
@@ -39,11 +38,9 @@ def triage_new_cases(wh: Warehouse, roster: Roster, as_of: datetime, run_id: str
                            "('new', 'rejected') AND received_at >= ?", [since]):
         dupes.remember(earlier["case_id"], earlier["category"], earlier["address"], earlier["received_at"])
 
-    updates, events = [], []
+    updates = []
     for case in cases:
         verdict = rules.judge(case["title"], case["description"], case["category"], case["urgency"])
-        detail = {"category": verdict.category, "category_reason": verdict.category_reason,
-                  "urgency": verdict.urgency, "urgency_reason": verdict.urgency_reason}
         original = None if verdict.out_of_scope else dupes.original_of(
             case["case_id"], verdict.category, case["address"], case["received_at"])
         if verdict.out_of_scope:
@@ -60,21 +57,17 @@ def triage_new_cases(wh: Warehouse, roster: Roster, as_of: datetime, run_id: str
             result.uncategorised += verdict.category is None
             key = verdict.category or "(none)"
             result.by_category[key] = result.by_category.get(key, 0) + 1
-        updates.append({"case_id": case["case_id"], "category": verdict.category, "urgency": verdict.urgency,
-                        "status": status, "status_reason": None if status == "triaged" else reason,
-                        "duplicate_of": original})
-        events.append({"case_id": case["case_id"], "occurred_at": now, "actor": "system", "kind": kind,
-                       "from_status": "new", "to_status": status, "reason": reason,
-                       "detail": json.dumps(detail, ensure_ascii=False), "run_id": run_id})
+        updates.append((case["case_id"], verdict.category, verdict.urgency, status, kind, reason, original,
+                        verdict.category_reason, verdict.urgency_reason))
 
+    names = ["case_id", "category", "urgency", "status", "kind", "reason", "duplicate_of", "category_reason",
+             "urgency_reason"]
+    verdicts = pa.table(dict(zip(names, map(list, zip(*updates)))))
     with wh.transaction():
-        wh.con.register("_triage", pa.Table.from_pylist(updates))
+        wh.con.register("_triage", verdicts)
         try:
-            wh.execute(
-                "UPDATE cases SET category = t.category, urgency = t.urgency, status = t.status, "
-                "status_reason = t.status_reason, duplicate_of = t.duplicate_of, updated_at = ? "
-                "FROM _triage t WHERE cases.case_id = t.case_id AND cases.status = 'new'", [now])
+            wh.execute(load_query("triage_apply_verdicts"), {"now": now})
+            wh.execute(load_query("triage_record_events"), {"now": now, "run_id": run_id})
         finally:
             wh.con.unregister("_triage")
-        wh.append("case_events", events)
     return result

@@ -28,7 +28,8 @@ class TriageRules:
     def __init__(self, roster: Roster):
         self.names = {c.name: c.id for c in roster.categories} | {c.id: c.id for c in roster.categories}
         self.order = {c.id: i for i, c in enumerate(roster.categories)}
-        self.keyword_category = {k: c.id for c in roster.categories for k in c.keywords}
+        # Matching is case-insensitive (KTV, ktv), so the lookup is keyed by the lower-cased word.
+        self.keyword_category = {k.lower(): c.id for c in roster.categories for k in c.keywords}
         self.keywords = _alternation(self.keyword_category)
         self.urgent = _alternation(roster.triage.urgent_keywords)
         self.high = _alternation(roster.triage.high_keywords)
@@ -52,15 +53,14 @@ class TriageRules:
         return Verdict(chosen, why, level, level_why)
 
     def _by_keywords(self, text: str) -> tuple[str | None, str]:
-        if not self.keywords:
-            return None, "没有类别关键词 / no category keywords"
-        hits: dict[str, list[str]] = {}
-        for m in self.keywords.finditer(text):
-            hits.setdefault(self.keyword_category[m.group(0)], []).append(m.group(0))
-        if not hits:
+        found = self.keywords.findall(text) if self.keywords else []
+        if not found:
             return None, "没有匹配的关键词 / no keyword matched"
+        hits: dict[str, list[str]] = {}
+        for word in found:
+            hits.setdefault(self.keyword_category[word.lower()], []).append(word)
         # Most keyword hits wins; ties go to the category listed first in the roster.
-        best = min(hits, key=lambda c: (-len(hits[c]), self.order[c]))
+        best = min(hits, key=lambda c: (-len(hits[c]), self.order[c])) if len(hits) > 1 else next(iter(hits))
         return best, f"关键词 / keywords: {'、'.join(dict.fromkeys(hits[best]))}"
 
 

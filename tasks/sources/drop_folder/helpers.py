@@ -21,41 +21,41 @@ def source_name(path: Path) -> str:
     return f"drop:{m.group('source') if m else path.stem}"
 
 
-def decode(data: bytes) -> Iterator[tuple[str, str | None]]:
-    """Lines of text with an error per line when a line fits no known encoding."""
+def decode(data: bytes) -> tuple[str, dict[int, str]]:
+    """The text, and an error for each (1-based) line that fits no known encoding."""
     for encoding in ENCODINGS:
         try:
-            text = data.decode(encoding)
+            return data.decode(encoding), {}
         except UnicodeDecodeError:
             continue
-        yield from ((line, None) for line in text.splitlines(keepends=True))
-        return
     # A file mixing encodings: decide line by line, and flag what fits none.
-    for raw_line in data.splitlines(keepends=True):
+    lines, errors = [], {}
+    for line_no, raw_line in enumerate(data.splitlines(keepends=True), start=1):
         for encoding in ENCODINGS:
             try:
-                yield raw_line.decode(encoding), None
+                lines.append(raw_line.decode(encoding))
                 break
             except UnicodeDecodeError:
                 continue
         else:
-            yield raw_line.decode("utf-8", "replace"), "编码无法识别（既不是 UTF-8 也不是 GBK） / unknown text encoding"
+            lines.append(raw_line.decode("utf-8", "replace"))
+            errors[line_no] = "编码无法识别（既不是 UTF-8 也不是 GBK） / unknown text encoding"
+    return "".join(lines), errors
 
 
 def read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    lines = list(decode(path.read_bytes()))
-    bad_lines = {i for i, (_, err) in enumerate(lines) if err}
-    reader = csv.reader(io.StringIO("".join(line for line, _ in lines)))
+    text, bad_lines = decode(path.read_bytes())
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = None
     for record in reader:
         line_no = reader.line_num
         if header is None:
             if any(cell.strip() for cell in record):
-                header = [cell.strip().lstrip("\ufeff") for cell in record]
+                header = [cell.strip() for cell in record]
             continue
-        if not any(cell.strip() for cell in record):
+        if not any(record):
             continue
-        error = lines[line_no - 1][1] if line_no - 1 in bad_lines else None
+        error = bad_lines.get(line_no)
         if len(record) > len(header):
             error = error or f"列数多于表头（{len(record)} > {len(header)}） / more cells than headers"
         yield line_no, dict(zip(header, record)), error
@@ -79,7 +79,8 @@ def read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    for line_no, (line, error) in enumerate(decode(path.read_bytes()), start=1):
+    text, bad_lines = decode(path.read_bytes())
+    for line_no, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -90,7 +91,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | N
         if not isinstance(record, dict):
             yield line_no, {"_line": line.strip()}, "每行应为一个 JSON 对象 / each line must be a JSON object"
             continue
-        yield line_no, record, error
+        yield line_no, record, bad_lines.get(line_no)
 
 
 READERS = {".csv": read_csv, ".xlsx": read_xlsx, ".jsonl": read_jsonl}

@@ -1,0 +1,69 @@
+"""The nightly flow under Prefect's test harness: states, run names, the coordinators' summary."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterName
+
+from flows.nightly_coordination import nightly_coordination
+from liandong.settings import Settings
+from warehouse.store import open_warehouse
+
+pytestmark = pytest.mark.prefect
+DEMO = Path(__file__).parent.parent / "demo" / "cases"
+AS_OF = datetime.fromisoformat("2026-11-21T02:00:00+08:00")
+
+
+async def run_and_artifact(name: str) -> tuple[list, str]:
+    async with get_client() as client:
+        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[runs[0].id])))
+    return runs, next(a.data for a in artifacts if a.key == "nightly-summary")
+
+
+def test_nightly_run_lands_cases_and_writes_a_summary(prefect_harness, settings: Settings, monkeypatch):
+    monkeypatch.setenv("LIANDONG_ROSTER_PATH", str(DEMO.parent / "roster.yaml"))
+    for name in ("2026-11-02_12345热线.csv", "2026-11-03_网格平台.xlsx", "2026-11-04_城市放大镜.jsonl"):
+        shutil.copy(DEMO / name, settings.drop_folder / name)
+
+    state = nightly_coordination(as_of=AS_OF, return_state=True)
+    assert state.is_completed(), state.message
+    runs, summary = asyncio.run(run_and_artifact("nightly 2026-11-21"))
+    assert len(runs) == 1 and runs[0].state.is_completed()
+    assert "夜间协调汇总 2026-11-21 02:00" in summary
+    assert "2026-11-02\\_12345热线.csv" in summary  # escaped Markdown, file named
+    assert "已隔离" in summary and "no such date" in summary  # quarantined rows with reasons
+    assert "13812" not in summary and "1391" not in summary  # no residents' phone numbers
+    with open_warehouse(settings.warehouse_path) as wh:
+        cases = wh.scalar("SELECT count(*) FROM cases")
+        statuses = {r["status"] for r in wh.rows("SELECT DISTINCT status FROM cases")}
+        quarantined = wh.scalar("SELECT count(*) FROM quarantine")
+    assert cases >= 20 and statuses <= {"triaged", "rejected"} and quarantined == 6
+
+    # The same exports again (a re-send): nothing new.
+    for name in ("2026-11-02_12345热线.csv",):
+        shutil.copy(DEMO / name, settings.drop_folder / name)
+    assert nightly_coordination(as_of=AS_OF, return_state=True).is_completed()
+    with open_warehouse(settings.warehouse_path) as wh:
+        assert wh.scalar("SELECT count(*) FROM cases") == cases
+        assert wh.scalar("SELECT count(*) FROM quarantine") == quarantined
+
+
+def test_bad_roster_fails_the_run_and_leaves_the_warehouse_untouched(prefect_harness, settings: Settings,
+                                                                     tmp_path: Path, monkeypatch):
+    roster = tmp_path / "roster.yaml"
+    roster.write_text("communities: []\nunits: [{id: X}]\ncategories: []\n", encoding="utf-8")
+    monkeypatch.setenv("LIANDONG_ROSTER_PATH", str(roster))
+    shutil.copy(DEMO / "2026-11-02_12345热线.csv", settings.drop_folder)
+    state = nightly_coordination(as_of=AS_OF, return_state=True)
+    assert state.is_failed()
+    assert "invalid roster" in state.message or "invalid roster" in str(state.result(raise_on_failure=False))
+    assert not settings.warehouse_path.exists()
+    assert (settings.drop_folder / "2026-11-02_12345热线.csv").exists()  # not archived, not lost
