@@ -10,6 +10,7 @@ from functools import cached_property
 
 from liandong.roster import Roster, load_roster
 from liandong.settings import Settings
+from liandong.workdays import ChineseWorkCalendar, WorkCalendar
 from warehouse.store import Warehouse, open_warehouse
 
 
@@ -25,3 +26,7 @@ class Resources:
     @cached_property
     def roster(self) -> Roster:
         return load_roster(self.settings.roster_path)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return ChineseWorkCalendar(self.settings.calendar_overrides)

@@ -44,12 +44,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import yaml
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from liandong.clock import SHANGHAI
+
 END_OF_DAY = time(23, 59, 59)
 # Urgent acceptance windows run on office time: 09:00–17:30 local on working days. The lunch break
 # counts as office time. The window is a promise to the resident and a duty officer is on call at

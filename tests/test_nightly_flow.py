@@ -40,6 +40,7 @@ def test_nightly_run_lands_cases_and_writes_a_summary(prefect_harness, settings:
     assert "夜间协调汇总 2026-11-21 02:00" in summary
     assert "2026-11-02\\_12345热线.csv" in summary  # escaped Markdown, file named
     assert "已隔离" in summary and "no such date" in summary  # quarantined rows with reasons
+    assert "2027年的节假日安排尚未收录" in summary  # November: next year's calendar is missing
     assert "13812" not in summary and "1391" not in summary  # no residents' phone numbers
     with open_warehouse(settings.warehouse_path) as wh:
         cases = wh.scalar("SELECT count(*) FROM cases")

@@ -17,7 +17,7 @@ from tasks.summary.nightly import NightlyResults, nightly_summary
 def write_nightly_summary(settings: Settings, results: NightlyResults, as_of: datetime, run_id: str) -> str:
     resources = Resources(settings)
     with resources.warehouse() as wh:
-        markdown = nightly_summary(wh, resources.roster, results, as_of, run_id, settings.locale)
+        markdown = nightly_summary(wh, resources.roster, resources.calendar, results, as_of, run_id, settings.locale)
     create_markdown_artifact(markdown=markdown, key="nightly-summary",
                              description="夜间协调汇总 / nightly coordination summary")
     return markdown

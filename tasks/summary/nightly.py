@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from liandong.clock import local, naive_utc
 from liandong.markdown import render_summary
 from liandong.roster import Roster
+from liandong.workdays import WorkCalendar
 from tasks.intake.loading import IntakeResult
 from tasks.triage.new_cases import TriageResult
 from warehouse.store import Warehouse
@@ -26,9 +27,10 @@ class NightlyResults:
     triage: TriageResult = field(default_factory=TriageResult)
 
 
-def problems_of(results: NightlyResults, locale: str) -> list[str]:
+def problems_of(results: NightlyResults, locale: str, calendar_warning: str | None) -> list[str]:
     zh = locale == "zh-CN"
-    out = [f"{r.source}: {r.error}" for r in results.intake if r.error]
+    out = [calendar_warning] if calendar_warning else []
+    out += [f"{r.source}: {r.error}" for r in results.intake if r.error]
     quarantined = sum(r.quarantined for r in results.intake)
     if quarantined:
         out.append(f"{quarantined} 行数据未通过校验，已隔离，见下表" if zh
@@ -39,13 +41,13 @@ def problems_of(results: NightlyResults, locale: str) -> list[str]:
     return out
 
 
-def nightly_summary(wh: Warehouse, roster: Roster, results: NightlyResults, as_of: datetime,
-                    run_id: str, locale: str) -> str:
+def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, results: NightlyResults,
+                    as_of: datetime, run_id: str, locale: str) -> str:
     since = naive_utc(as_of) - timedelta(days=1)
     return render_summary(
         "nightly", locale,
         as_of_local=local(as_of).strftime("%Y-%m-%d %H:%M"),
-        problems=problems_of(results, locale),
+        problems=problems_of(results, locale, calendar.coverage_warning(local(as_of).date())),
         intake=results.intake,
         triage=results.triage,
         counts=wh.query("cases_by_community_and_status"),
