@@ -6,6 +6,7 @@ from datetime import datetime
 
 from prefect import flow
 
+from flows.assign_owning_units import assign_owning_units
 from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
 from flows.triage_new_cases import triage_new_cases
@@ -21,6 +22,7 @@ def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     results = NightlyResults()
     results.intake = pull_new_cases(as_of)
     results.triage = triage_new_cases(as_of)
+    results.assignment = assign_owning_units(as_of)
     write_nightly_summary(load_settings(), results, as_of, current_run_id())
     return results
 

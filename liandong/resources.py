@@ -7,11 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from liandong.roster import Roster, load_roster
 from liandong.settings import Settings
 from liandong.workdays import ChineseWorkCalendar, WorkCalendar
 from warehouse.store import Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    from tasks.mail.compose import Composer
+    from tasks.mail.transport import MailTransport
 
 
 @dataclass
@@ -30,3 +35,15 @@ class Resources:
     @cached_property
     def calendar(self) -> WorkCalendar:
         return ChineseWorkCalendar(self.settings.calendar_overrides)
+
+    # Mail is imported when first used: tasks/mail's Prefect tasks import this module.
+    @cached_property
+    def composer(self) -> Composer:
+        from tasks.mail.compose import Composer
+
+        return Composer(self.settings.mail)
+
+    def mail_transport(self) -> MailTransport:
+        from tasks.mail.transport import transport_from_settings
+
+        return transport_from_settings(self.settings)

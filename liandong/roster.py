@@ -157,10 +157,16 @@ class Roster(_Strict):
 
     # Lookups used across the stages.
     def unit(self, unit_id: str) -> Unit:
-        return next(u for u in self.units if u.id == unit_id)
+        for u in self.units:
+            if u.id == unit_id:
+                return u
+        raise KeyError(f"花名册中没有单位 / no unit in the roster: {unit_id}")
 
     def community(self, community_id: str) -> Community:
-        return next(c for c in self.communities if c.id == community_id)
+        for c in self.communities:
+            if c.id == community_id:
+                return c
+        raise KeyError(f"花名册中没有社区 / no community in the roster: {community_id}")
 
     def contact_units(self) -> dict[str, str]:
         """Contact email → unit id."""

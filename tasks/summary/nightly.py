@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from liandong.clock import local, naive_utc
 from liandong.markdown import render_summary
@@ -25,6 +26,7 @@ STATUS_NAMES = {
 class NightlyResults:
     intake: list[IntakeResult] = field(default_factory=list)
     triage: TriageResult = field(default_factory=TriageResult)
+    assignment: Any = None  # flows.assign_owning_units.AssignmentStage
 
 
 def problems_of(results: NightlyResults, locale: str, calendar_warning: str | None) -> list[str]:
@@ -35,6 +37,12 @@ def problems_of(results: NightlyResults, locale: str, calendar_warning: str | No
     if quarantined:
         out.append(f"{quarantined} 行数据未通过校验，已隔离，见下表" if zh
                    else f"{quarantined} rows failed validation and are in quarantine (table below)")
+    if results.assignment is not None:
+        out += results.assignment.routing.problems
+        out += results.assignment.delivery.problems
+        if results.assignment.delivery.transport_error:
+            out.append(("邮件暂未发出，下次运行重试：" if zh else "mail not sent yet, retried next run: ")
+                       + results.assignment.delivery.transport_error)
     if results.triage.uncategorised:
         out.append(f"{results.triage.uncategorised} 件案件未能自动归类，请补充类别关键词或手工归类" if zh
                    else f"{results.triage.uncategorised} cases matched no category keyword")
@@ -50,6 +58,8 @@ def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, resul
         problems=problems_of(results, locale, calendar.coverage_warning(local(as_of).date())),
         intake=results.intake,
         triage=results.triage,
+        assignment=results.assignment,
+        unit_names={u.id: u.name for u in roster.units},
         counts=wh.query("cases_by_community_and_status"),
         quarantine=wh.query("quarantine_of_run", {"run_id": run_id}),
         attention=wh.query("open_attention_items") + wh.query("cases_needing_attention", {"since": since}),
