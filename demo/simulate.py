@@ -50,7 +50,8 @@ def report(settings) -> None:
     statuses = ", ".join(f"{r['status']} {r['n']}" for r in by_status)
     print(f"演示完成 / demo finished: {cases} cases ({statuses}), {quarantined} rows in quarantine")
     print(f"  数据仓库 / warehouse : {settings.warehouse_path.resolve()}")
-    print(f"    duckdb -readonly {settings.warehouse_path.resolve()} \"SELECT * FROM quarantine\"")
+    print(f"    .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True)"
+          f".sql('SELECT location, reason FROM quarantine').show(max_width=200)\"")
     print(f"  发件箱 / outbox      : {settings.outbox_folder.resolve()}")
     print(f"  归档 / archive       : {settings.archive_folder.resolve()}")
     print(f"  Prefect 运行记录 / runs: PREFECT_HOME={home / 'prefect'}")

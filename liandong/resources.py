@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from liandong.locking import warehouse_writer
 from liandong.roster import Roster, load_roster
 from liandong.settings import Settings
 from liandong.workdays import ChineseWorkCalendar, WorkCalendar
@@ -24,8 +25,9 @@ class Resources:
     settings: Settings
 
     @contextmanager
-    def warehouse(self, read_only: bool = False) -> Iterator[Warehouse]:
-        with open_warehouse(self.settings.warehouse_path, read_only=read_only) as wh:
+    def warehouse(self) -> Iterator[Warehouse]:
+        """The warehouse for writing: one writer at a time across flow runs (liandong/locking.py)."""
+        with warehouse_writer(), open_warehouse(self.settings.warehouse_path) as wh:
             yield wh
 
     @cached_property

@@ -61,6 +61,9 @@ class Community(_Strict):
     chair_order: list[Identifier] = []
     chair_term_months: int = Field(3, ge=1, le=12)
     chair_start: str = "2026-01-01"
+    # The supervisor (督办: e.g. the street's supervision office) who, with the rotating chair,
+    # receives the escalation of a case long past its deadline. None: the chair alone.
+    supervisor: Person | None = None
 
 
 class Unit(_Strict):
@@ -116,6 +119,17 @@ class Policy(_Strict):
     reminder_working_days_before: list[int] = [2]
     lookback_calendar_days: int = Field(30, ge=1)
     adhoc_meeting_notice_hours: int = Field(24, ge=0)
+    # Chasing (docs/deadlines.md). The overdue notice goes out on the first working day after the
+    # deadline; the escalation to the rotating chair and the supervisor on this working day after it.
+    escalate_after_working_days: int = Field(3, ge=1)
+    # digest: one email per unit contact per night listing every due item; per_case: one per item.
+    chase_mail: Literal["digest", "per_case"] = "digest"
+    # The most a coordinator may extend (延期) a deadline by in one grant: a guard against typos.
+    max_extension_working_days: int = Field(15, ge=1)
+    # Look-back (回头看): a reminder after this many working days without an answer, and
+    # `no_response` this many working days after the reminder.
+    lookback_reminder_working_days: int = Field(3, ge=1)
+    lookback_no_response_working_days: int = Field(3, ge=1)
 
 
 class Roster(_Strict):

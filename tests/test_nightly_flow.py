@@ -46,7 +46,10 @@ def test_nightly_run_lands_cases_and_writes_a_summary(prefect_harness, settings:
         cases = wh.scalar("SELECT count(*) FROM cases")
         statuses = {r["status"] for r in wh.rows("SELECT DISTINCT status FROM cases")}
         quarantined = wh.scalar("SELECT count(*) FROM quarantine")
-    assert cases >= 20 and statuses <= {"triaged", "rejected"} and quarantined == 6
+    assert cases >= 20 and statuses <= {"triaged", "rejected", "assigned", "claim_listed"} and quarantined == 6
+    assert "## 交办" in summary and "牵头单位" in summary  # the assignment stage ran and reported
+    notices = list((settings.outbox_folder / "new").iterdir())
+    assert len(notices) >= 20  # assignment notices and claim lists, in the demo's maildir outbox
 
     # The same exports again (a re-send): nothing new.
     for name in ("2026-11-02_12345热线.csv",):

@@ -1,5 +1,19 @@
-"""Outbound mail shared by every stage. Prefect tasks here; the work is in the plain modules
-beside this file (compose, outbox, delivery, transport, tokens, privacy)."""
+"""Outbound mail: drafts → rendered messages in the outbox (`messages`) → SMTP or a Maildir.
+
+    compose.py     Draft, Recipient, Composer: templates/email → bytes with every contract header
+    notices.py     assignment_draft, claim_list_draft: drafts with the context their templates need
+    outbox.py      queue_drafts, deliver_due, send_drafts: the batch entry points (crash safety)
+    delivery.py    one delivery run: N sessions, chunks claimed ahead and settled behind
+    retry.py       what an attempt leads to: sent, back-off, permanent, attention items
+    tables.py      the SQL on messages and attention_items
+    transport.py   MailTransport: SmtpTransport (aiosmtplib), MaildirTransport; transport_from_settings
+    mime.py        the MIME writer: RFC 2047 headers, base64 parts
+    tokens.py      make_reply_token / read_reply_token: the signed reply+TOKEN@ address
+    privacy.py     mask_phone, mask_name, redact: reporter data for the lead unit only
+
+The modules are plain functions, no Prefect; the one Prefect task every flow uses to send what
+is due is below.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,54 @@
+"""One writer at a time on the warehouse (DuckDB allows one writing process per file).
+
+Inside Prefect runs, writers take a slot of the global concurrency limit `warehouse-writer`
+(limit 1), so two flow runs that overlap queue for the warehouse visibly in the UI instead of
+colliding on the file lock. The limit is created on first use. Outside Prefect (scripts,
+benchmarks), the store's own lock retry is the only guard needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+WRITER_LIMIT = "warehouse-writer"
+_ensured: set[str] = set()
+
+
+def _in_prefect_run() -> bool:
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None
+
+
+def _ensure_limit() -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    api = str(PREFECT_API_URL.value())
+    if api in _ensured:
+        return
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WRITER_LIMIT, limit=1))
+            except ObjectAlreadyExists:
+                pass
+    _ensured.add(api)
+
+
+@contextmanager
+def warehouse_writer() -> Iterator[None]:
+    if not _in_prefect_run():
+        yield
+        return
+    from prefect.concurrency.sync import concurrency
+
+    _ensure_limit()
+    # A long nightly stage may hold the slot for minutes; the lease is renewed while it runs.
+    with concurrency(WRITER_LIMIT, occupy=1, strict=True):
+        yield
