@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 UV = $(shell scripts/bootstrap.sh)
 
-.PHONY: setup demo test bench reset system-deps
+.PHONY: setup demo test bench serve reset system-deps
 
 .venv/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen --all-groups
@@ -24,11 +24,16 @@ demo: setup
 test: setup system-deps
 	.venv/bin/python -m pytest
 
+## make serve: a local Prefect server with UI, the deployments and a worker (Ctrl-C stops it)
+serve: setup
+	scripts/serve.sh
+
 ## make bench: the benchmarks (not timed tests); results under benchmarks/results/
 bench: setup
 	.venv/bin/python benchmarks/bench_intake.py
 
-SYSTEM_PACKAGES :=
+# Debian packages the suite runs for real: IMAP server, browser for UI and report checks, CJK glyphs.
+SYSTEM_PACKAGES := dovecot-imapd chromium fonts-noto-cjk
 
 system-deps:
 	@scripts/system_deps.sh $(SYSTEM_PACKAGES)
