@@ -27,7 +27,8 @@ class Resources:
     @contextmanager
     def warehouse(self) -> Iterator[Warehouse]:
         """The warehouse for writing: one writer at a time across flow runs (liandong/locking.py)."""
-        with warehouse_writer(), open_warehouse(self.settings.warehouse_path) as wh:
+        with warehouse_writer(), open_warehouse(self.settings.warehouse_path,
+                                                lock_timeout=self.settings.warehouse_lock_timeout) as wh:
             yield wh
 
     @cached_property

@@ -18,6 +18,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
+from liandong.roster import Email
+
 # Column names of hotline / grid-platform exports → the fields of an intake row. Extend per
 # source in the settings file (`intake.column_map`); keys are compared after trimming spaces.
 DEFAULT_COLUMN_MAP: dict[str, str] = {
@@ -72,26 +74,82 @@ class MailSettings(BaseModel):
     smtp_timeout_seconds: float = 30.0
 
 
+class ImapSettings(BaseModel):
+    """The organisation's mailbox that receives the replies (`reply+TOKEN@<reply_domain>`).
+    Disabled: replies are read from `inbox_folder`, a Maildir (the demo). A message moves to
+    `processed_folder` only after its effect is committed to the warehouse."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    mailbox: str = "INBOX"
+    processed_folder: str = "Liandong-Processed"
+    timeout_seconds: float = 30.0
+    # A CA bundle for a server whose certificate the system does not trust (an internal CA).
+    ca_file: Path | None = None
+
+
+class ReportRecipient(BaseModel):
+    name: str
+    email: Email
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+
+
+class ScoreWeights(BaseModel):
+    """Weights of the rates in a unit's red/yellow-list score; localities weigh them differently."""
+
+    response: float = Field(0.25, ge=0)
+    on_time: float = Field(0.25, ge=0)
+    resolution: float = Field(0.25, ge=0)
+    satisfaction: float = Field(0.25, ge=0)
+
+
+class ReportSettings(BaseModel):
+    """The quarterly summary; docs/kpis.md defines every figure and when these choices matter."""
+
+    folder: Path | None = None  # default <home>/reports
+    recipients: list[ReportRecipient] = []
+    send_to_coordinators: bool = True
+    min_cases_ranked: int = Field(5, ge=1)
+    list_size: int = Field(3, ge=1)
+    score_weights: ScoreWeights = ScoreWeights()
+    basically_satisfied_counts: bool = True
+    satisfaction_base: Literal["answered", "rated"] = "answered"
+    extensions_move_deadline: bool = True
+    trend_quarters: int = Field(4, ge=0, le=20)
+    notable_cases: int = Field(10, ge=0, le=200)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_", env_nested_delimiter="__", extra="forbid")
 
     home: Path = Path("var")
     warehouse_path: Path | None = None
+    # How long a writer waits for another process's lock on the file before failing loudly.
+    warehouse_lock_timeout: float = Field(60.0, ge=0)
     roster_path: Path = Path("demo/roster.yaml")
     calendar_overrides: Path | None = None
     drop_folder: Path | None = None
     archive_folder: Path | None = None
     outbox_folder: Path | None = None
     inbox_folder: Path | None = None
+    attachments_folder: Path | None = None
+    inbound_archive_folder: Path | None = None
     locale: Literal["zh-CN", "en"] = "zh-CN"
     intake: IntakeSettings = IntakeSettings()
     mail: MailSettings = MailSettings()
+    report: ReportSettings = ReportSettings()
+    imap: ImapSettings = ImapSettings()
 
     def model_post_init(self, __context: object) -> None:
         # Every state folder defaults to a place under `home`, so one folder holds a whole install.
         defaults = {
             "warehouse_path": "warehouse.duckdb", "drop_folder": "drop", "archive_folder": "archive",
-            "outbox_folder": "outbox", "inbox_folder": "inbox",
+            "outbox_folder": "outbox", "inbox_folder": "inbox", "attachments_folder": "attachments",
+            "inbound_archive_folder": "inbound_archive",
         }
         for field, name in defaults.items():
             if getattr(self, field) is None:
