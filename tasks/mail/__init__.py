@@ -7,7 +7,7 @@
     retry.py       what an attempt leads to: sent, back-off, permanent, attention items
     tables.py      the SQL on messages and attention_items
     transport.py   MailTransport: SmtpTransport (aiosmtplib), MaildirTransport; transport_from_settings
-    mime.py        the MIME writer: RFC 2047 headers, base64 parts
+    mime.py        the MIME writer: RFC 2047 headers, base64 parts, an optional calendar part (iMIP)
     tokens.py      make_reply_token / read_reply_token: the signed reply+TOKEN@ address
     privacy.py     mask_phone, mask_name, redact: reporter data for the lead unit only
 
