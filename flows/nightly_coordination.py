@@ -7,6 +7,8 @@ from datetime import datetime
 from prefect import flow
 
 from flows.assign_owning_units import assign_owning_units
+from flows.chase_deadlines import chase_deadlines
+from flows.look_back import follow_up_checks
 from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
 from flows.triage_new_cases import triage_new_cases
@@ -23,6 +25,8 @@ def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     results.intake = pull_new_cases(as_of)
     results.triage = triage_new_cases(as_of)
     results.assignment = assign_owning_units(as_of)
+    results.chase = chase_deadlines(as_of)
+    results.lookback = follow_up_checks(as_of)
     write_nightly_summary(load_settings(), results, as_of, current_run_id())
     return results
 

@@ -27,6 +27,8 @@ class NightlyResults:
     intake: list[IntakeResult] = field(default_factory=list)
     triage: TriageResult = field(default_factory=TriageResult)
     assignment: Any = None  # flows.assign_owning_units.AssignmentStage
+    chase: Any = None  # flows.chase_deadlines.ChaseStage
+    lookback: Any = None  # flows.look_back.LookbackStage
 
 
 def problems_of(results: NightlyResults, locale: str, calendar_warning: str | None) -> list[str]:
@@ -43,6 +45,9 @@ def problems_of(results: NightlyResults, locale: str, calendar_warning: str | No
         if results.assignment.delivery.transport_error:
             out.append(("邮件暂未发出，下次运行重试：" if zh else "mail not sent yet, retried next run: ")
                        + results.assignment.delivery.transport_error)
+    for stage in (results.chase, results.lookback):
+        if stage is not None:
+            out += stage.problems
     if results.triage.uncategorised:
         out.append(f"{results.triage.uncategorised} 件案件未能自动归类，请补充类别关键词或手工归类" if zh
                    else f"{results.triage.uncategorised} cases matched no category keyword")
@@ -59,6 +64,8 @@ def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, resul
         intake=results.intake,
         triage=results.triage,
         assignment=results.assignment,
+        chase=results.chase,
+        lookback=results.lookback,
         unit_names={u.id: u.name for u in roster.units},
         counts=wh.query("cases_by_community_and_status"),
         quarantine=wh.query("quarantine_of_run", {"run_id": run_id}),
