@@ -11,13 +11,15 @@ import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from flows.convene_joint_meeting import record_meeting_decisions
 from flows.nightly_coordination import nightly_coordination
 from liandong.clock import SHANGHAI
 from liandong.settings import load_settings
 from warehouse.store import open_warehouse
 
 CASES = Path(__file__).parent / "cases"
-FIRST_DAY, LAST_DAY = date(2026, 11, 2), date(2026, 11, 21)
+MINUTES = Path(__file__).parent / "minutes"
+FIRST_DAY, LAST_DAY = date(2026, 11, 2), date(2026, 11, 25)
 
 
 def exports_of(day: date) -> list[Path]:
@@ -32,12 +34,20 @@ def main() -> None:
         files = exports_of(day)
         for f in files:
             shutil.copy(f, settings.drop_folder / f.name)
-        if files:
-            as_of = datetime.combine(day + timedelta(days=1), time(2, 0), tzinfo=SHANGHAI)
-            print(f"== {as_of:%Y-%m-%d %H:%M} 夜间运行 / nightly run: {', '.join(f.name for f in files)}")
-            nightly_coordination(as_of=as_of)
+        as_of = datetime.combine(day + timedelta(days=1), time(2, 0), tzinfo=SHANGHAI)
+        print(f"== {as_of:%Y-%m-%d %H:%M} 夜间运行 / nightly run: {', '.join(f.name for f in files) or '-'}")
+        nightly_coordination(as_of=as_of)
         day += timedelta(days=1)
+    apply_minutes()
     report(settings)
+
+
+def apply_minutes() -> None:
+    """The joint meetings' decisions, as a secretary would file them after each meeting."""
+    for minutes in sorted(MINUTES.glob("*.yaml")):
+        as_of = datetime.combine(LAST_DAY + timedelta(days=2), time(17, 0), tzinfo=SHANGHAI)
+        state = record_meeting_decisions(minutes.stem, minutes_file=str(minutes), as_of=as_of, return_state=True)
+        print(f"== 会议纪要 / minutes {minutes.name}: {state.type.value} {state.message or ''}")
 
 
 def report(settings) -> None:

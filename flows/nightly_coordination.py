@@ -8,14 +8,34 @@ from prefect import flow
 
 from flows.assign_owning_units import assign_owning_units
 from flows.chase_deadlines import chase_deadlines
+from flows.convene_joint_meeting import convene_joint_meeting
 from flows.look_back import follow_up_checks
 from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
 from flows.triage_new_cases import triage_new_cases
 from liandong.clock import resolve_as_of
 from liandong.settings import load_settings
+from tasks.meetings import meetings_due_task
 from tasks.summary import write_nightly_summary
 from tasks.summary.nightly import NightlyResults
+
+
+def convene_due_meetings(as_of: datetime) -> list[str]:
+    """Regular meetings whose invitations are due and ad-hoc ones urgent cases call for (after
+    chasing, so tonight's escalations count). One meeting that cannot be convened is reported
+    and the others go on."""
+    due = meetings_due_task(load_settings(), as_of)
+    calls = [(m.community_id, m.starts_at, "regular") for m in due.regular] + [(c, None, "adhoc") for c in due.adhoc]
+    lines = []
+    for community, starts_at, kind in calls:
+        state = convene_joint_meeting(community, starts_at=starts_at, kind=kind, as_of=as_of, return_state=True)
+        if state.is_completed():
+            report, _ = state.result()
+            lines.append(f"{report.convened.meeting_id}: {report.convened.outcome} "
+                         f"({report.convened.starts_at:%Y-%m-%d %H:%M}, {report.convened.items_added})")
+        else:
+            lines.append(f"{community} {kind}: {state.message}")
+    return lines
 
 
 @flow(name="nightly-coordination", flow_run_name=run_name("nightly"), log_prints=True)
@@ -27,6 +47,7 @@ def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     results.assignment = assign_owning_units(as_of)
     results.chase = chase_deadlines(as_of)
     results.lookback = follow_up_checks(as_of)
+    results.meetings = convene_due_meetings(as_of)
     write_nightly_summary(load_settings(), results, as_of, current_run_id())
     return results
 

@@ -12,10 +12,11 @@ deployments can point the same code at different warehouses.
 from __future__ import annotations
 
 import os
+from datetime import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
 from liandong.roster import Email
@@ -123,6 +124,59 @@ class ReportSettings(BaseModel):
     notable_cases: int = Field(10, ge=0, le=200)
 
 
+class LakeSettings(BaseModel):
+    """The warehouse on DuckLake (`warehouse_backend: ducklake`, docs/scale-out.md): the catalog in
+    PostgreSQL, the data as Parquet files under `data_path`. Used only by that backend."""
+
+    # libpq key=value without the password, e.g. "dbname=liandong_lake host=db.internal user=liandong"
+    catalog: str = ""
+    catalog_password: SecretStr | None = None  # kept out of the ATTACH string (a DuckDB secret)
+    data_path: str | None = None  # a folder (or object-store URL) for the Parquet files; default <home>/lake/
+    alias: str = Field("lake", pattern=r"^[a-z][a-z0-9_]*$")
+    # DuckLake retries a commit that collided with another writer's snapshot when nothing
+    # logically conflicts (two appends); these are its knobs (DuckLake's defaults: 10, 100 ms, 1.5).
+    max_retry_count: int = Field(20, ge=0)
+    retry_wait_ms: int = Field(100, ge=0)
+    retry_backoff: float = Field(1.5, ge=1.0)
+
+
+class MeetingSettings(BaseModel):
+    # The virtual meeting room. `{meeting_id}` and `{community_id}` are filled in, e.g. a fixed
+    # Tencent Meeting room per community: https://meeting.tencent.com/dm/{community_id}
+    link_template: str = "https://meeting.example.cn/liandong/{community_id}/{meeting_id}"
+    duration_minutes: int = Field(90, ge=15, le=480)
+    # Regular meetings are held late in their month or quarter, so a chair term's last meeting
+    # can carry the term report: on this working day counted back from the period's end, at this time.
+    regular_working_day_from_end: int = Field(3, ge=1, le=15)
+    regular_time: time = time(14, 30)
+    # A regular meeting is convened (invitations sent) this many working days before it.
+    regular_notice_working_days: int = Field(5, ge=1, le=30)
+    # A case this many units work on (asked and not declined) goes on the agenda to coordinate them.
+    several_units: int = Field(3, ge=2)
+    # After the invitation a run waits this long for the decisions, polling Prefect this often.
+    decision_wait_hours: int = Field(24 * 14, ge=1)
+    decision_poll_seconds: int = Field(10, ge=1)
+
+    @field_validator("link_template")
+    @classmethod
+    def _only_known_fields(cls, template: str) -> str:
+        try:
+            template.format(meeting_id="m", community_id="c")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"会议链接模板只能使用 {{meeting_id}} 和 {{community_id}} / the link template may only use "
+                             f"{{meeting_id}} and {{community_id}}: {exc!r}") from None
+        return template
+
+    def link(self, meeting_id: str, community_id: str) -> str:
+        return self.link_template.format(meeting_id=meeting_id, community_id=community_id)
+
+
+class _Environment(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIANDONG_", env_nested_delimiter="__", extra="ignore")
+
+    meetings: MeetingSettings = MeetingSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LIANDONG_", env_nested_delimiter="__", extra="forbid")
 
@@ -130,6 +184,9 @@ class Settings(BaseSettings):
     warehouse_path: Path | None = None
     # How long a writer waits for another process's lock on the file before failing loudly.
     warehouse_lock_timeout: float = Field(60.0, ge=0)
+    # `duckdb`: the one file at warehouse_path. `ducklake`: the lake described by `lake` (scale-out).
+    warehouse_backend: Literal["duckdb", "ducklake"] = "duckdb"
+    lake: LakeSettings = LakeSettings()
     roster_path: Path = Path("demo/roster.yaml")
     calendar_overrides: Path | None = None
     drop_folder: Path | None = None
@@ -143,6 +200,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     report: ReportSettings = ReportSettings()
     imap: ImapSettings = ImapSettings()
+    meetings: MeetingSettings = MeetingSettings()
 
     def model_post_init(self, __context: object) -> None:
         # Every state folder defaults to a place under `home`, so one folder holds a whole install.
@@ -154,6 +212,12 @@ class Settings(BaseSettings):
         for field, name in defaults.items():
             if getattr(self, field) is None:
                 setattr(self, field, self.home / name)
+        if self.lake.data_path is None:
+            self.lake.data_path = f"{self.home / 'lake'}/"
+
+    def warehouse_lake(self) -> LakeSettings | None:
+        """What `open_warehouse(..., lake=…)` takes: the lake when the backend is DuckLake, else None."""
+        return self.lake if self.warehouse_backend == "ducklake" else None
 
     @classmethod
     def settings_customise_sources(

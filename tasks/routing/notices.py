@@ -26,7 +26,8 @@ def labelled(case: dict, roster: Roster, locale: str) -> dict:
 def assignment_notices(wh: Warehouse, roster: Roster) -> list[Draft]:
     rows = wh.query("assignments_without_notice")
     supports: dict[str, list[str]] = {}
-    for r in wh.rows("SELECT case_id, unit_id FROM assignments WHERE role = 'support' AND state <> 'declined'"):
+    live = "SELECT case_id, unit_id FROM assignments WHERE role = 'support' AND state IN ('notified', 'accepted', 'done_reported')"
+    for r in wh.rows(live):
         supports.setdefault(r["case_id"], []).append(roster.unit(r["unit_id"]).name)
     drafts = []
     for row in rows:

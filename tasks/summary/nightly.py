@@ -29,6 +29,7 @@ class NightlyResults:
     assignment: Any = None  # flows.assign_owning_units.AssignmentStage
     chase: Any = None  # flows.chase_deadlines.ChaseStage
     lookback: Any = None  # flows.look_back.LookbackStage
+    meetings: list[str] = field(default_factory=list)  # meetings convened tonight, one line each
 
 
 def problems_of(results: NightlyResults, locale: str, calendar_warning: str | None) -> list[str]:
@@ -66,6 +67,7 @@ def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, resul
         assignment=results.assignment,
         chase=results.chase,
         lookback=results.lookback,
+        meetings=results.meetings,
         unit_names={u.id: u.name for u in roster.units},
         counts=wh.query("cases_by_community_and_status"),
         quarantine=wh.query("quarantine_of_run", {"run_id": run_id}),

@@ -1,0 +1,148 @@
+"""Joint meetings (联席会议): Prefect tasks; the work is in the plain modules beside this file.
+
+    chair.py      the rotating chair's term on a day
+    schedule.py   regular and ad-hoc meeting times, ids, the minimum notice
+    triggers.py   adhoc_meeting_needed, regular_meetings_due: what the nightly run convenes
+    agenda.py     choosing and ordering the items; the agenda with every detail, masked
+    proposals.py  the decision proposed for each item
+    convene.py    convene (create, move, update) and cancel a meeting in the warehouse
+    ics.py        the iCalendar REQUEST / CANCEL
+    render.py     agenda and minutes from templates/agenda: text, HTML fragment, Markdown
+    drafts.py     invitation, cancellation and minutes emails
+    minutes.py    the decisions' shape: minutes file and the flow-run input form
+    decisions.py  recording decisions: assignments, events, case moves, the notices
+
+Every task queues its emails idempotently (keys per meeting, SEQUENCE and recipient), so a task
+rerun after a crash between its commit and its queueing sends what was missing and nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from liandong.resources import Resources
+from liandong.settings import Settings
+from tasks.mail.outbox import QueueReport, queue_drafts
+from tasks.meetings.agenda import Agenda, load_agenda
+from tasks.meetings.convene import Convened, Kind, cancel_meeting, convene
+from tasks.meetings.decisions import (
+    DecisionsInvalid,
+    Recorded,
+    check_minutes,
+    meeting_assignment_notices,
+    record_decisions,
+)
+from tasks.meetings.drafts import cancellation_drafts, invitation_drafts, minutes_drafts
+from tasks.meetings.minutes import DecisionForm, Minutes, decision_form
+from tasks.meetings.render import MeetingDocuments
+from liandong.settings import MeetingSettings
+from tasks.meetings.triggers import RegularMeetingDue, adhoc_meeting_needed, regular_meetings_due
+
+
+@dataclass
+class MeetingReport:
+    convened: Convened
+    queued: QueueReport = field(default_factory=QueueReport)
+
+
+@dataclass
+class DecisionReport:
+    recorded: Recorded
+    queued: QueueReport = field(default_factory=QueueReport)
+
+
+@dataclass
+class MeetingsDue:
+    regular: list[RegularMeetingDue]
+    adhoc: list[str]  # community ids
+
+
+@task(name="meetings-due", cache_policy=NO_CACHE)
+def meetings_due_task(settings: Settings, as_of: datetime) -> MeetingsDue:
+    """What the nightly run convenes: regular meetings whose invitations are due, and the
+    communities that need an ad-hoc meeting (run it after chasing, so tonight's escalations count)."""
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        return MeetingsDue(
+            regular=regular_meetings_due(wh, resources.roster, resources.calendar, settings.meetings, as_of),
+            adhoc=adhoc_meeting_needed(wh, resources.roster))
+
+
+@task(name="convene-meeting", cache_policy=NO_CACHE)
+def convene_meeting_task(settings: Settings, meetings: MeetingSettings, community_id: str, kind: Kind,
+                         starts_at: datetime | None, as_of: datetime) -> MeetingReport:
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        convened = convene(wh, resources.roster, resources.calendar, meetings, community_id, kind, starts_at, as_of)
+        agenda = load_agenda(wh, resources.roster, convened.meeting_id, as_of)
+        documents = MeetingDocuments()
+        drafts = invitation_drafts(agenda, resources.roster, documents, settings.mail, as_of)
+        report = MeetingReport(convened, queue_drafts(wh, resources.composer, drafts, as_of))
+    _artifact(agenda, "agenda", documents.agenda(agenda, settings.locale).markdown,
+              "联席会议议程 / joint-meeting agenda")
+    return report
+
+
+@task(name="cancel-meeting", cache_policy=NO_CACHE)
+def cancel_meeting_task(settings: Settings, meeting_id: str, reason: str, as_of: datetime) -> QueueReport:
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        with wh.transaction():
+            cancel_meeting(wh, meeting_id, reason, as_of)
+        agenda = load_agenda(wh, resources.roster, meeting_id, as_of)
+        drafts = cancellation_drafts(agenda, resources.roster, MeetingDocuments(), settings.mail, reason, as_of)
+        return queue_drafts(wh, resources.composer, drafts, as_of)
+
+
+@task(name="prepare-decision-form", cache_policy=NO_CACHE)
+def decision_form_task(settings: Settings, meeting_id: str, as_of: datetime,
+                       problems: list[str]) -> type[DecisionForm] | None:
+    """The input form pre-filled with the proposals, or None when the meeting is recorded already.
+    `problems` (of a previous answer) head the form's description. Raises DecisionsInvalid when no
+    answer could be recorded (the meeting was cancelled, or has not started): nobody is asked."""
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        agenda = load_agenda(wh, resources.roster, meeting_id, as_of)
+    if agenda.status == "held":
+        return None
+    if unanswerable := check_minutes(agenda, Minutes(), as_of):
+        raise DecisionsInvalid(meeting_id, unanswerable)
+    lead = "".join(f"> ⚠ {p}\n>\n" for p in problems)
+    markdown = MeetingDocuments().agenda(agenda, settings.locale).markdown
+    return decision_form(list(agenda.units), [i.proposal for i in agenda.case_items if i.proposal],
+                         f"{lead}\n{markdown}" if lead else markdown)
+
+
+@task(name="check-minutes", cache_policy=NO_CACHE)
+def check_minutes_task(settings: Settings, meeting_id: str, minutes: Minutes, as_of: datetime) -> list[str]:
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        return check_minutes(load_agenda(wh, resources.roster, meeting_id, as_of), minutes, as_of)
+
+
+@task(name="record-decisions", cache_policy=NO_CACHE)
+def record_decisions_task(settings: Settings, meeting_id: str, minutes: Minutes, source: str, as_of: datetime,
+                          run_id: str) -> DecisionReport:
+    resources = Resources(settings)
+    roster = resources.roster
+    with resources.warehouse() as wh:
+        recorded = record_decisions(wh, roster, resources.calendar, load_agenda(wh, roster, meeting_id, as_of),
+                                    minutes, source, as_of, run_id)
+        agenda = load_agenda(wh, roster, meeting_id, as_of)
+        documents = MeetingDocuments()
+        drafts = meeting_assignment_notices(wh, roster, meeting_id) + minutes_drafts(agenda, roster, documents)
+        report = DecisionReport(recorded, queue_drafts(wh, resources.composer, drafts, as_of))
+    _artifact(agenda, "minutes", documents.minutes(agenda, settings.locale).markdown,
+              "联席会议纪要 / joint-meeting minutes")
+    return report
+
+
+def _artifact(agenda: Agenda, what: str, markdown: str, description: str) -> None:
+    # One key per community and document: the Artifacts page keeps each meeting as a version.
+    create_markdown_artifact(markdown=markdown, key=f"joint-meeting-{what}-{agenda.community_id.replace('_', '-')}",
+                             description=f"{description}: {agenda.meeting_id}")
