@@ -32,8 +32,9 @@ serve: setup
 bench: setup
 	.venv/bin/python benchmarks/bench_intake.py
 
-# Debian packages the suite runs for real: IMAP server, browser for UI and report checks, CJK glyphs.
-SYSTEM_PACKAGES := dovecot-imapd chromium fonts-noto-cjk
+# Debian packages the suite runs for real: IMAP server, browser for UI and report checks, CJK
+# glyphs for charts, PostgreSQL for the scale-out tests.
+SYSTEM_PACKAGES := dovecot-imapd chromium fonts-noto-cjk postgresql
 
 system-deps:
 	@scripts/system_deps.sh $(SYSTEM_PACKAGES)

@@ -27,7 +27,7 @@ class Resources:
     @contextmanager
     def warehouse(self) -> Iterator[Warehouse]:
         """The warehouse for writing: one writer at a time across flow runs (liandong/locking.py)."""
-        with warehouse_writer(), open_warehouse(self.settings.warehouse_path,
+        with warehouse_writer(), open_warehouse(self.settings.warehouse_path, lake=self.settings.warehouse_lake(),
                                                 lock_timeout=self.settings.warehouse_lock_timeout) as wh:
             yield wh
 

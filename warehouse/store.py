@@ -95,7 +95,14 @@ def utcnow() -> datetime:
 
 
 @contextmanager
-def open_warehouse(path: Path | str, *, read_only: bool = False, lock_timeout: float = 60.0) -> Iterator[Warehouse]:
+def open_warehouse(path: Path | str, *, read_only: bool = False, lock_timeout: float = 60.0,
+                   lake: Any = None) -> Iterator[Warehouse]:
+    if lake is not None:  # the DuckLake backend (settings.warehouse_lake(), warehouse/lake.py): `path` is unused
+        from warehouse.lake import open_lake
+
+        with open_lake(lake, read_only=read_only) as warehouse:
+            yield warehouse
+        return
     path = str(path)
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
