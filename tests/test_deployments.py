@@ -50,9 +50,10 @@ def served(tmp_path: Path):
         assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
         time.sleep(1)
     yield api, home, log, home / "log" / "prefect-server.log"
-    os.killpg(proc.pid, signal.SIGINT)
+    # As a service manager stops it: the script stops the worker first, then the server.
+    proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     assert "stopped" in log.read_text(errors="replace")
