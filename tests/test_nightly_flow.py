@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterName
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
 from flows.nightly_coordination import nightly_coordination
 from liandong.settings import Settings
@@ -20,12 +20,12 @@ DEMO = Path(__file__).parent.parent / "demo" / "cases"
 AS_OF = datetime.fromisoformat("2026-11-21T02:00:00+08:00")
 
 
-async def run_and_artifact(name: str) -> tuple[list, str]:
+async def run_and_artifact(flow_run_id) -> tuple[object, str]:
     async with get_client() as client:
-        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+        run = await client.read_flow_run(flow_run_id)
         artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[runs[0].id])))
-    return runs, next(a.data for a in artifacts if a.key == "nightly-summary")
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return run, next(a.data for a in artifacts if a.key == "nightly-summary")
 
 
 def test_nightly_run_lands_cases_and_writes_a_summary(prefect_harness, settings: Settings, monkeypatch):
@@ -35,8 +35,8 @@ def test_nightly_run_lands_cases_and_writes_a_summary(prefect_harness, settings:
 
     state = nightly_coordination(as_of=AS_OF, return_state=True)
     assert state.is_completed(), state.message
-    runs, summary = asyncio.run(run_and_artifact("nightly 2026-11-21"))
-    assert len(runs) == 1 and runs[0].state.is_completed()
+    run, summary = asyncio.run(run_and_artifact(state.state_details.flow_run_id))
+    assert run.name == "nightly 2026-11-21" and run.state.is_completed()
     assert "夜间协调汇总 2026-11-21 02:00" in summary
     assert "2026-11-02\\_12345热线.csv" in summary  # escaped Markdown, file named
     assert "已隔离" in summary and "no such date" in summary  # quarantined rows with reasons
