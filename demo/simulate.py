@@ -11,6 +11,7 @@ import shutil
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from demo.contacts import answer_mail
 from flows.convene_joint_meeting import record_meeting_decisions
 from flows.nightly_coordination import nightly_coordination
 from liandong.clock import SHANGHAI
@@ -29,6 +30,7 @@ def exports_of(day: date) -> list[Path]:
 def main() -> None:
     settings = load_settings()
     settings.drop_folder.mkdir(parents=True, exist_ok=True)
+    answered: set[str] = set()
     day = FIRST_DAY
     while day <= LAST_DAY:
         files = exports_of(day)
@@ -37,6 +39,8 @@ def main() -> None:
         as_of = datetime.combine(day + timedelta(days=1), time(2, 0), tzinfo=SHANGHAI)
         print(f"== {as_of:%Y-%m-%d %H:%M} 夜间运行 / nightly run: {', '.join(f.name for f in files) or '-'}")
         nightly_coordination(as_of=as_of)
+        replies = answer_mail(settings, as_of, answered)
+        print(f"   单位回复 / contacts answered {replies} emails (read by the next run)")
         day += timedelta(days=1)
     apply_minutes()
     report(settings)

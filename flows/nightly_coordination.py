@@ -9,6 +9,7 @@ from prefect import flow
 from flows.assign_owning_units import assign_owning_units
 from flows.chase_deadlines import chase_deadlines
 from flows.convene_joint_meeting import convene_joint_meeting
+from flows.ingest_replies import ingest_replies_flow
 from flows.look_back import follow_up_checks
 from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
@@ -44,6 +45,8 @@ def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     results = NightlyResults()
     results.intake = pull_new_cases(as_of)
     results.triage = triage_new_cases(as_of)
+    # Replies before routing: tonight's declines are re-routed tonight.
+    results.replies = ingest_replies_flow(as_of)
     results.assignment = assign_owning_units(as_of)
     results.chase = chase_deadlines(as_of)
     results.lookback = follow_up_checks(as_of)

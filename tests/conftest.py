@@ -15,6 +15,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 import pytest  # noqa: E402
 
 from liandong.settings import Settings, load_settings  # noqa: E402
+from tests.support.dovecot import dovecot  # noqa: E402,F401  (one real IMAP server per session)
 from tests.support.prefect_logs import FORBIDDEN_SERVER_ERRORS, forbidden_lines  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"

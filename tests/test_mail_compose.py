@@ -101,6 +101,14 @@ def test_reporter_is_masked_unless_revealed(composer):
     assert "王**" in support_text and "138****5678" in support_text
 
 
+def test_subjects_are_masked_even_for_the_lead(composer):
+    lead, _ = assignment_drafts(title="王小明反映：13812345678 占道")
+    composed = composer.compose(lead, AS_OF)
+    message = parse(composed.raw)
+    assert message["Subject"].endswith("：王**反映：138****5678 占道") and composed.subject == message["Subject"]
+    assert "王小明反映：13812345678 占道" in parts(message)[0], "the lead's body keeps the full text"
+
+
 def test_a_missing_context_key_is_an_error_not_an_empty_string(composer):
     lead, _ = assignment_drafts()
     broken = Draft(**{**lead.__dict__, "context": {k: v for k, v in lead.context.items() if k != "role"}})

@@ -1,0 +1,71 @@
+"""What is kept on disk: every inbound message's raw bytes (for audit, `inbound_messages.raw_path`)
+and the attachments of replies from verified senders (photos of the fix).
+
+File names are generated, never taken from the message: `<inbound id>.eml` in a folder per
+month of the run, `<case>/<inbound id>-<n><ext>` for attachments, where the extension comes from a short
+list of content types (else the sender's extension if it is on the list, else `.bin`). A name
+like `../../etc/passwd` or `C:\\x.jpg` is kept only as metadata, sanitised. Writing the same
+message again (a rerun after a crash before the commit) writes the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.replies.parsing import Attachment
+
+EXTENSIONS = {
+    "image/jpeg": ".jpg", "image/pjpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+    "image/webp": ".webp", "image/heic": ".heic", "image/heif": ".heif", "image/bmp": ".bmp",
+    "application/pdf": ".pdf", "video/mp4": ".mp4", "video/quicktime": ".mov",
+    "application/msword": ".doc", "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+_KNOWN_SUFFIXES = frozenset(EXTENSIONS.values()) | {".jpeg"}
+_CASE_FOLDER = re.compile(r"LD-\d{4}-\d{6}")
+
+
+@dataclass(frozen=True)
+class Stored:
+    path: Path
+    size: int
+    sha256: str
+
+
+def keep_raw(folder: str, inbound_id: str, raw: bytes) -> str:
+    """The first copy is kept: a duplicate delivery (same inbound id) does not replace it.
+    `folder` exists; paths are plain strings here, ten thousand times a run."""
+    path = os.path.join(folder, f"{inbound_id}.eml")
+    if not os.path.exists(path):
+        with open(path + ".part", "wb") as f:
+            f.write(raw)
+        os.replace(path + ".part", path)
+    return path
+
+
+def keep_attachment(folder: Path, case_id: str | None, inbound_id: str, position: int,
+                    attachment: Attachment) -> Stored:
+    case_folder = case_id if case_id and _CASE_FOLDER.fullmatch(case_id) else "unmatched"
+    path = folder / case_folder / f"{inbound_id}-{position:02d}{_extension(attachment)}"
+    _write(path, attachment.data)
+    return Stored(path, len(attachment.data), hashlib.sha256(attachment.data).hexdigest())
+
+
+def _extension(attachment: Attachment) -> str:
+    if attachment.content_type in EXTENSIONS:
+        return EXTENSIONS[attachment.content_type]
+    suffix = os.path.splitext(attachment.original_name)[1].lower()
+    return ".jpg" if suffix == ".jpeg" else suffix if suffix in _KNOWN_SUFFIXES else ".bin"
+
+
+def _write(path: Path, data: bytes) -> None:
+    # Written beside and renamed: a reader never sees half a file, and a rerun replaces it whole.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    os.replace(partial, path)
