@@ -26,6 +26,7 @@ STATUS_NAMES = {
 class NightlyResults:
     intake: list[IntakeResult] = field(default_factory=list)
     triage: TriageResult = field(default_factory=TriageResult)
+    replies: Any = None  # tasks.replies.ingest.IngestResult
     assignment: Any = None  # flows.assign_owning_units.AssignmentStage
     chase: Any = None  # flows.chase_deadlines.ChaseStage
     lookback: Any = None  # flows.look_back.LookbackStage
@@ -40,6 +41,11 @@ def problems_of(results: NightlyResults, locale: str, calendar_warning: str | No
     if quarantined:
         out.append(f"{quarantined} 行数据未通过校验，已隔离，见下表" if zh
                    else f"{quarantined} rows failed validation and are in quarantine (table below)")
+    if results.replies is not None:
+        out += results.replies.problems
+        if results.replies.transport_error:
+            out.append(("邮箱暂时无法读取，下次运行重试：" if zh else "mailbox not readable, retried next run: ")
+                       + results.replies.transport_error)
     if results.assignment is not None:
         out += results.assignment.routing.problems
         out += results.assignment.delivery.problems
@@ -64,6 +70,7 @@ def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, resul
         problems=problems_of(results, locale, calendar.coverage_warning(local(as_of).date())),
         intake=results.intake,
         triage=results.triage,
+        replies=results.replies,
         assignment=results.assignment,
         chase=results.chase,
         lookback=results.lookback,
