@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import flow
+from prefect import flow, tags
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.assign_owning_units import assign_owning_units
 from flows.chase_deadlines import chase_deadlines
@@ -29,7 +30,8 @@ def convene_due_meetings(as_of: datetime) -> list[str]:
     calls = [(m.community_id, m.starts_at, "regular") for m in due.regular] + [(c, None, "adhoc") for c in due.adhoc]
     lines = []
     for community, starts_at, kind in calls:
-        state = convene_joint_meeting(community, starts_at=starts_at, kind=kind, as_of=as_of, return_state=True)
+        with tags(f"community:{community}"):
+            state = convene_joint_meeting(community, starts_at=starts_at, kind=kind, as_of=as_of, return_state=True)
         if state.is_completed():
             report, _ = state.result()
             lines.append(f"{report.convened.meeting_id}: {report.convened.outcome} "
@@ -43,15 +45,23 @@ def convene_due_meetings(as_of: datetime) -> list[str]:
 def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     as_of = resolve_as_of(as_of)
     results = NightlyResults()
-    results.intake = pull_new_cases(as_of)
-    results.triage = triage_new_cases(as_of)
-    # Replies before routing: tonight's declines are re-routed tonight.
-    results.replies = ingest_replies_flow(as_of)
-    results.assignment = assign_owning_units(as_of)
-    results.chase = chase_deadlines(as_of)
-    results.lookback = follow_up_checks(as_of)
-    results.meetings = convene_due_meetings(as_of)
+    # Coordinators watching a long night see how far it has got.
+    progress = create_progress_artifact(0.0, description="夜间运行进度 / nightly progress")
+    stages = [
+        ("intake", lambda: pull_new_cases(as_of)),
+        ("triage", lambda: triage_new_cases(as_of)),
+        # Replies before routing: tonight's declines are re-routed tonight.
+        ("replies", lambda: ingest_replies_flow(as_of)),
+        ("assignment", lambda: assign_owning_units(as_of)),
+        ("chase", lambda: chase_deadlines(as_of)),
+        ("lookback", lambda: follow_up_checks(as_of)),
+        ("meetings", lambda: convene_due_meetings(as_of)),
+    ]
+    for done, (name, stage) in enumerate(stages, start=1):
+        setattr(results, name, stage())
+        update_progress_artifact(progress, 100.0 * done / (len(stages) + 1))
     write_nightly_summary(load_settings(), results, as_of, current_run_id())
+    update_progress_artifact(progress, 100.0)
     return results
 
 
