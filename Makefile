@@ -18,7 +18,7 @@ setup: .venv/.synced
 ## make demo: several simulated days of the nightly job on embedded defaults, all state under var/
 demo: setup
 	@mkdir -p var/prefect
-	PREFECT_HOME=$(CURDIR)/var/prefect .venv/bin/python -m demo.simulate
+	PREFECT_HOME=$(CURDIR)/var/prefect PREFECT_LOGGING_LEVEL=WARNING .venv/bin/python -m demo.simulate
 
 ## make test: the whole suite (installs what the tests need: Dovecot, Chromium, CJK fonts)
 test: setup system-deps
