@@ -17,8 +17,13 @@ server=$!
 worker=""
 stop() {
   trap - INT TERM EXIT
-  # The worker first: a worker whose server vanished keeps retrying instead of exiting.
-  [ -n "$worker" ] && kill -INT "$worker" 2>/dev/null && wait "$worker" 2>/dev/null || true
+  # The worker first: a worker whose server vanished keeps retrying instead of exiting. It gets
+  # 20 s to hand back its runs, then it is killed.
+  if [ -n "$worker" ]; then
+    kill -INT "$worker" 2>/dev/null || true
+    for _ in $(seq 1 20); do kill -0 "$worker" 2>/dev/null || break; sleep 1; done
+    kill -KILL "$worker" 2>/dev/null || true
+  fi
   kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
   echo "已停止 / stopped"
 }
