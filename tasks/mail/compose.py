@@ -119,10 +119,13 @@ class Composer:
                              assignment_id=draft.assignment_id, unit_id=draft.unit_id),
             self._mail.reply_domain,
         )
-        context = dict(draft.context) if draft.reveal_reporter else redact(draft.context)
-        context.update(case_id=draft.case_id, recipient_name=draft.to[0].name,
-                       platform_name=self._mail.from_name, reply_address=reply_to)
-        subject = self._subject(draft.case_id, compiled, context)
+        common = {"case_id": draft.case_id, "recipient_name": draft.to[0].name,
+                  "platform_name": self._mail.from_name, "reply_address": reply_to}
+        masked = {**redact(draft.context), **common}
+        # The subject is always rendered from masked data: it shows in inbox lists and lock
+        # screens, and it is stored in `messages.subject`, which artifacts may list.
+        subject = self._subject(draft.case_id, compiled, masked)
+        context = {**draft.context, **common} if draft.reveal_reporter else masked
         context.update(subject=subject, mailto=_mailto(reply_to, f"Re: {subject}"))
         headers = [
             ("From", self._from),

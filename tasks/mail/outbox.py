@@ -53,7 +53,10 @@ from warehouse.store import Warehouse
 
 CHUNK_SIZE = 100
 QUEUE_BATCH = 500
-COMPOSE_SLICE = 10  # drafts composed between two turns of the event loop in send_drafts
+# Drafts composed between two turns of the event loop in send_drafts. SMTP is chatty (four
+# round trips a message): the sooner the loop answers the server, the less the server idles;
+# one draft (~0.4 ms) at a time measured best.
+COMPOSE_SLICE = 1
 
 
 @dataclass
