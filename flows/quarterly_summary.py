@@ -55,7 +55,7 @@ def quarterly_summary(
     """
     settings, as_of = load_settings(), resolve_as_of(as_of)
     quarter = quarter or Quarter.containing(as_of).previous().label
-    kpis = compute_kpis_task(settings, quarter, community)
+    kpis = compute_kpis_task(settings, quarter, community, as_of)
     summary = QuarterlySummary(quarter, community, write_report_task(settings, kpis, as_of))
     summary.evaluations_recorded = record_evaluations_task(settings, kpis, as_of)
     summary.queued = queue_report_mail_task(settings, kpis, summary.files, as_of)

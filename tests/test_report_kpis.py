@@ -16,7 +16,7 @@ import pytest
 
 from liandong.settings import ReportSettings
 from liandong.workdays import FixedWorkCalendar
-from tasks.report.kpis import QuarterlyKpis, compute_kpis, workday_table
+from tasks.report.kpis import QuarterlyKpis, compute_kpis, publish_quarters, workday_table
 from tasks.report.quarters import Quarter
 from warehouse.store import Warehouse, open_warehouse
 
@@ -324,6 +324,20 @@ def test_case_received_in_q3_resolved_in_q4_counts_in_each_quarter_once(kpis):
 def test_a_past_quarter_recomputes_to_what_its_report_showed(warehouse, kpis):
     q3_alone = compute_kpis(warehouse, CALENDAR, Quarter(2026, 3), None, OPTIONS)
     assert q3_alone.overall() == kpis.overall("2026-Q3")
+
+
+def test_the_trend_shows_previous_quarters_as_published(warehouse, kpis):
+    assert kpis.computed == kpis.quarters and kpis.published == {}  # nothing published yet: all derived
+    assert publish_quarters(warehouse, kpis, datetime(2027, 1, 1)) == 5
+    # A correction to Q3's history after it was reported: the trend keeps the published figures
+    # and only the report's own quarter is derived from the events again.
+    warehouse.execute("DELETE FROM case_events WHERE case_id = 'LD-2026-000008' AND kind = 'verified'")
+    again = compute_kpis(warehouse, CALENDAR, Q4, None, OPTIONS)
+    assert again.computed == ["2026-Q4"] and again.overall("2026-Q3") == kpis.overall("2026-Q3")
+    assert again.overall() == kpis.overall()
+    # Other settings mean other figures: nothing published under them, all derived again.
+    other = compute_kpis(warehouse, CALENDAR, Q4, None, ReportSettings(extensions_move_deadline=False))
+    assert other.computed == other.quarters and other.overall("2026-Q3")["verdicts"] == 0
 
 
 def test_options_where_practice_differs(warehouse):

@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -130,6 +130,12 @@ def test_case_text_is_escaped_in_the_html(kpis):
     html = render_html(view)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in html
     assert "<script" not in html and "<img" not in html
+
+
+def test_rotating_chair_term_of_the_quarter(kpis):
+    view = report_view(kpis, ROSTER, OPTIONS, "zh-CN", GENERATED)
+    assert view["chairs"] == [{"community": "星光社区", "unit": "星光派出所", "starts": date(2026, 10, 1),
+                               "ends": date(2026, 12, 31), "meetings_chaired": 1}]  # 东湖 has no rotation
 
 
 def test_same_quarter_renders_the_same_bytes(kpis, files):

@@ -15,18 +15,20 @@ from liandong.settings import Settings
 from tasks.mail.outbox import QueueReport, queue_drafts
 from tasks.report.evaluation import record_community_side
 from tasks.report.files import ReportFiles, report_folder, write_report
-from tasks.report.kpis import QuarterlyKpis, compute_kpis
+from tasks.report.kpis import QuarterlyKpis, compute_kpis, publish_quarters
 from tasks.report.notices import report_drafts
 from tasks.report.quarters import Quarter
 
 
 @task(name="compute-quarterly-kpis", cache_policy=NO_CACHE)
-def compute_kpis_task(settings: Settings, quarter: str, community: str | None) -> QuarterlyKpis:
+def compute_kpis_task(settings: Settings, quarter: str, community: str | None, as_of: datetime) -> QuarterlyKpis:
     resources = Resources(settings)
     if community is not None:
         resources.roster.community(community)  # an unknown community stops here, with its bilingual message
     with resources.warehouse() as wh:
-        return compute_kpis(wh, resources.calendar, Quarter.parse(quarter), community, settings.report)
+        kpis = compute_kpis(wh, resources.calendar, Quarter.parse(quarter), community, settings.report)
+        publish_quarters(wh, kpis, as_of)
+    return kpis
 
 
 @task(name="write-quarterly-report", cache_policy=NO_CACHE)

@@ -61,10 +61,11 @@ def summary(view: dict[str, Any], html: Path) -> dict[str, Any]:
 
 def export_rows(kpis: QuarterlyKpis, view: dict[str, Any], names: Names) -> dict[str, list[dict[str, Any]]]:
     """The tables of the exports, names beside the ids, in the report's language."""
+    kpi_rows = [*kpis.published.values(), *kpis.table]  # the trend's earlier quarters as published, then this run's
     return {
-        "kpis": [{"name": names.of(r["dimension"], r["key"]), **r} for r in kpis.table],
-        "scorecard": [{"name": r["name"], **{k: v for k, v in r.items() if k != "name"}} for r in view["scorecard"]],
-        "meetings": [{"name": m["name"], **{k: v for k, v in m.items() if k not in ("name", "chairs")}}
+        "kpis": [{"name": names.of(r["dimension"], r["key"]), **r} for r in kpi_rows],
+        "scorecard": [{"name": r["name"], **r} for r in view["scorecard"]],
+        "meetings": [{"name": m["name"], **m, "chaired_by": [names.unit(u) for u in m["chaired_by"] or []]}
                      for m in view["meetings"]],
         "notable": kpis.notable,
         "evaluations": [{"period": e["period"], "rater": e["rater_name"], "ratee": e["ratee_name"], "score": e["score"],

@@ -1,23 +1,32 @@
 """The quarter's KPIs, computed in DuckDB by the queries in warehouse/queries/kpi_*.sql.
 
 `compute_kpis` materialises temporary tables on the connection: `kpi_items` (one row per counted
-item, for the report's quarter and the trend quarters before it, so the events are scanned
-once), `kpi_quarter_items` (the report quarter's items with their case's dimensions) and
-`kpi_table` (the KPIs by quarter and dimension); the scorecard, meeting and notable-case
-queries read those. Working-day spans join `kpi_workdays`, one row per calendar
-day with the running count of working days, built from the work calendar: a span is a
-subtraction, never a Python loop per case. docs/kpis.md defines every figure.
+item, for the report's quarter and any trend quarter not yet published, so the events are
+scanned once), `kpi_quarter_items` (the report quarter's items with their case's dimensions) and
+`kpi_table` (the KPIs by quarter and dimension); the scorecard, meeting and notable-case queries
+read those. Working-day spans join `kpi_workdays`, one row per calendar day with the running
+count of working days, built from the work calendar: a span is a subtraction, never a Python
+loop per case.
+
+A quarter's figures use only events before its end, so the trend takes the previous quarters as
+they were published (`kpi_quarters`, written by `publish_quarters`) and derives only the missing
+ones again. The digest names everything the figures depend on (the settings that change them,
+the text of the KPI queries, the calendar): change any of them and the trend is recomputed.
+docs/kpis.md defines every figure.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from itertools import accumulate, groupby
-from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
+from liandong.clock import naive_utc
 from liandong.settings import ReportSettings
 from liandong.workdays import WorkCalendar
 from tasks.mail.privacy import redact
@@ -25,6 +34,7 @@ from tasks.report.quarters import Quarter
 from warehouse.store import Warehouse, load_query
 
 RATES = ("response_rate", "on_time_rate", "resolution_rate", "satisfaction_rate")
+FIGURE_QUERIES = ("kpi_session", "kpi_items", "kpi_by_dimension")
 
 
 @dataclass
@@ -33,9 +43,12 @@ class QuarterlyKpis:
     community: str | None
     quarters: list[str]  # the trend, oldest first, ending with `quarter`
     columns: list[str]  # of kpi_by_dimension.sql
-    table: list[dict[str, Any]]  # kpi_by_dimension.sql for every quarter in `quarters`
+    table: list[dict[str, Any]]  # kpi_by_dimension.sql: totals of the quarters computed, breakdowns of `quarter`
     scorecard: list[dict[str, Any]]  # kpi_unit_scorecard.sql over the report's scope
     community_scorecards: dict[str, list[dict[str, Any]]]  # the same within each community
+    published: dict[str, dict[str, Any]] = field(default_factory=dict)  # totals of earlier quarters as reported
+    computed: list[str] = field(default_factory=list)  # the quarters this run derived from the events
+    digest: str = ""
     meetings: list[dict[str, Any]] = field(default_factory=list)
     notable: list[dict[str, Any]] = field(default_factory=list)  # reporter data masked
     evaluations: list[dict[str, Any]] = field(default_factory=list)
@@ -46,8 +59,9 @@ class QuarterlyKpis:
 
     def overall(self, quarter: str | None = None) -> dict[str, Any]:
         """The scope's totals of a quarter; a quarter without any item has zero counts."""
+        quarter = quarter or self.quarter
         found = self.rows("all", quarter)
-        return found[0] if found else _empty_row(quarter or self.quarter, self.columns)
+        return found[0] if found else self.published.get(quarter) or _empty_row(quarter, self.columns)
 
     def trend(self) -> list[dict[str, Any]]:
         return [self.overall(q) for q in self.quarters]
@@ -61,8 +75,13 @@ class QuarterlyKpis:
 
 def compute_kpis(wh: Warehouse, calendar: WorkCalendar, quarter: Quarter, community: str | None,
                  options: ReportSettings) -> QuarterlyKpis:
-    first = quarter.previous(options.trend_quarters)
-    prepare_session(wh, calendar)
+    workdays = workday_table(calendar)
+    prepare_session(wh, workdays)
+    digest = figures_digest(options, calendar, workdays)
+    earlier = [quarter.previous(n) for n in range(options.trend_quarters, 0, -1)]
+    published = {r["quarter"]: json.loads(r["figures"]) for r in wh.query("kpi_quarters_published", {
+        "scope": community or "all", "digest": digest, "quarters": [q.label for q in earlier]})}
+    first = next((q for q in earlier if q.label not in published), quarter)
     wh.execute("CREATE OR REPLACE TEMP TABLE kpi_items AS " + load_query("kpi_items"), {
         "from": first.start_utc, "to": quarter.end_utc, "community": community,
         "extensions": options.extensions_move_deadline,
@@ -73,36 +92,63 @@ def compute_kpis(wh: Warehouse, calendar: WorkCalendar, quarter: Quarter, commun
         "basically": options.basically_satisfied_counts, "rated_base": options.satisfaction_base == "rated",
     })
     cards = scorecards(wh, quarter, options)
-    kpis = QuarterlyKpis(
+    return QuarterlyKpis(
         quarter=quarter.label, community=community,
-        quarters=[quarter.previous(n).label for n in range(options.trend_quarters, -1, -1)],
+        quarters=[q.label for q in earlier] + [quarter.label],
         columns=[d[0] for d in wh.execute("SELECT * FROM kpi_table LIMIT 0").description],
         table=wh.rows("SELECT * FROM kpi_table"),
         scorecard=[c for c in cards if c["community_id"] is None],
         community_scorecards={k: list(g) for k, g in groupby((c for c in cards if c["community_id"]),
                                                                key=lambda c: c["community_id"])},
+        published={q: f for q, f in published.items() if Quarter.parse(q) < first},
+        computed=[q.label for q in [*earlier, quarter] if q >= first],
+        digest=digest,
+        meetings=wh.query("kpi_meetings", {"from": quarter.start_utc, "to": quarter.end_utc, "community": community}),
+        notable=[_masked(r) for r in wh.query("kpi_notable_cases", {"limit": options.notable_cases})],
+        evaluations=[redact(e) for e in wh.query("evaluations_of_period", {
+            "periods": [str(quarter.year), quarter.label], "community": community})],
     )
-    kpis.meetings = wh.query("kpi_meetings", {"from": quarter.start_utc, "to": quarter.end_utc,
-                                              "community": community})
-    kpis.notable = [_masked(r) for r in wh.query("kpi_notable_cases", {"limit": options.notable_cases})]
-    kpis.evaluations = [redact(e) for e in wh.query("evaluations_of_period", {
-        "periods": [str(quarter.year), quarter.label], "community": community})]
-    return kpis
+
+
+def publish_quarters(wh: Warehouse, kpis: QuarterlyKpis, at: datetime) -> int:
+    """Record the totals of every quarter this run computed, as the trend of later runs shows them."""
+    rows = [{"scope": kpis.community or "all", "quarter": q, "digest": kpis.digest,
+             "figures": json.dumps(kpis.overall(q), ensure_ascii=False, default=str), "computed_at": naive_utc(at)}
+            for q in kpis.computed]
+    if rows:
+        wh.con.register("_kpi_quarters", pa.Table.from_pylist(rows))
+        try:
+            wh.execute(load_query("kpi_quarters_publish"))
+        finally:
+            wh.con.unregister("_kpi_quarters")
+    return len(rows)
+
+
+def figures_digest(options: ReportSettings, calendar: WorkCalendar, workdays: pa.Table) -> str:
+    """What a quarter's totals depend on besides the events."""
+    years = calendar.covered_years()
+    basis = {"extensions": options.extensions_move_deadline, "basically": options.basically_satisfied_counts,
+             "base": options.satisfaction_base,
+             "calendar": [years.start, years.stop, hashlib.sha256(workdays.column("n").to_numpy().tobytes()).hexdigest()],
+             "queries": [load_query(name) for name in FIGURE_QUERIES]}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class KeyCollision(Exception):
     """Two case or assignment ids share the hash the KPI queries key them by; bilingual."""
 
 
-def prepare_session(wh: Warehouse, calendar: WorkCalendar) -> None:
-    """The macros and the working-day table the KPI queries need, on this connection."""
+def prepare_session(wh: Warehouse, workdays: pa.Table) -> None:
+    """The macros, the cases and the working-day table (`workday_table`) the KPI queries need, on
+    this connection."""
+    wh.execute("CREATE OR REPLACE TEMP TABLE kpi_cases AS " + load_query("kpi_cases"))
     if collisions := wh.query("kpi_keys")[0]["collisions"]:
         raise KeyCollision(
             f"{collisions} 个案件或交办编号的哈希值重复，指标会合并它们的记录，请联系维护人员 / "
             f"{collisions} case or assignment ids share a hash; the KPIs would merge their histories:"
             f" tell the maintainers")
     wh.execute(load_query("kpi_session"))
-    wh.con.register("kpi_workdays", workday_table(calendar))
+    wh.con.register("kpi_workdays", workdays)
 
 
 def workday_table(calendar: WorkCalendar) -> pa.Table:

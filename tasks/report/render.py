@@ -21,7 +21,7 @@ from liandong.clock import local
 from liandong.markdown import escape as markdown_escape
 from liandong.roster import Roster
 from liandong.settings import ReportSettings
-from tasks.meetings.chair import ChairTerm, chair_term
+from tasks.meetings.chair import chair_term
 from tasks.report import charts
 from tasks.report.evaluation import community_side
 from tasks.report.kpis import RATES, QuarterlyKpis
@@ -94,9 +94,9 @@ def report_view(kpis: QuarterlyKpis, roster: Roster, options: ReportSettings, lo
         "red": _named(kpis.red_list(), "unit", names),
         "yellow": _named(kpis.yellow_list(), "unit", names),
         "unranked": sum(r["rank"] is None for r in kpis.scorecard),
-        "meetings": [{**m, "name": names.community(m["community_id"]) if m["community_id"] else None,
-                      "chairs": ", ".join(names.unit(u) for u in m["chaired_by"] or [])} for m in kpis.meetings],
-        "chairs": chair_terms(roster, kpis.community, quarter, names),
+        "meetings": [{**m, "name": names.community(m["community_id"]) if m["community_id"] else None}
+                     for m in kpis.meetings],
+        "chairs": chair_terms(roster, kpis, quarter, names),
         "evaluations": evaluations(kpis, names, generated_at),
         "notable": [{**n, "unit": names.unit(n["unit_id"]) if n["unit_id"] else "",
                      "community": names.community(n["community_id"]) if n["community_id"] else "",
@@ -137,15 +137,19 @@ def report_charts(kpis: QuarterlyKpis, names: Names, locale: str) -> dict[str, M
     return {name: Markup(text) for name, text in svg.items()}
 
 
-def chair_terms(roster: Roster, community_id: str | None, quarter: Quarter, names: Names) -> list[dict[str, Any]]:
-    """The rotating chairs (轮值主席) whose term overlaps the quarter, per community in scope."""
+def chair_terms(roster: Roster, kpis: QuarterlyKpis, quarter: Quarter, names: Names) -> list[dict[str, Any]]:
+    """The rotating chairs (轮值主席) whose term overlaps the quarter, per community in scope, with
+    the meetings each chaired in the quarter."""
+    chaired = {m["community_id"]: m["chaired_by"] or [] for m in kpis.meetings}
     found = []
     for community in roster.communities:
-        if community_id not in (None, community.id):
+        if kpis.community not in (None, community.id):
             continue
         day = quarter.first_day
         while day <= quarter.last_day and (term := chair_term(community, day)) is not None:
-            found.append(_term(community.name, term, names))
+            found.append({"community": community.name, "unit": names.unit(term.unit_id), "starts": term.starts,
+                          "ends": date.fromordinal(term.ends.toordinal() - 1),
+                          "meetings_chaired": chaired.get(community.id, []).count(term.unit_id)})
             day = term.ends
     return found
 
@@ -179,11 +183,6 @@ def render_markdown(view: dict[str, Any], report_name: str) -> str:
 
 def _named(rows: list[dict[str, Any]], dimension: str, names: Names) -> list[dict[str, Any]]:
     return [{**r, "name": names.of(dimension, r["key"])} for r in rows]
-
-
-def _term(community_name: str, term: ChairTerm, names: Names) -> dict[str, Any]:
-    return {"community": community_name, "unit": names.unit(term.unit_id), "starts": term.starts,
-            "ends": date.fromordinal(term.ends.toordinal() - 1)}
 
 
 def _change(column: str, now: Any, before: Any, locale: str) -> str:

@@ -55,33 +55,37 @@ figures AS (
     FROM tallies
     GROUP BY quarter, dimension, key, community_id
 ),
-spans AS (
-    SELECT quarter, 'all' AS dimension, NULL AS key, NULL AS community_id, item, days
-    FROM kpi_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'community', community_id, NULL, item, days FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'grid', grid_id, NULL, item, days FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'category', category, NULL, item, days FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'source', source, NULL, item, days FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'unit', unit_id, NULL, item, days FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-    UNION ALL
-    SELECT quarter, 'community_unit', unit_id, community_id, item, days
-    FROM kpi_quarter_items WHERE item IN ('accepted', 'resolved')
-),
 medians AS (
-    SELECT quarter, dimension, key, community_id,
+    SELECT quarter, 'all' AS dimension, NULL AS key, NULL AS community_id,
            quantile_cont(days, 0.5) FILTER (WHERE item = 'accepted') AS accept_days_median,
            quantile_cont(days, 0.9) FILTER (WHERE item = 'accepted') AS accept_days_p90,
            quantile_cont(days, 0.5) FILTER (WHERE item = 'resolved') AS resolve_days_median,
            quantile_cont(days, 0.9) FILTER (WHERE item = 'resolved') AS resolve_days_p90,
            -- Spans reaching a year the working-day calendar does not cover are left out of the medians.
            count(*) FILTER (WHERE days IS NULL) AS days_unknown
-    FROM spans
-    GROUP BY quarter, dimension, key, community_id
+    FROM kpi_items
+    WHERE item IN ('accepted', 'resolved')
+    GROUP BY quarter
+    UNION ALL
+    SELECT quarter,
+           CASE WHEN grouping(community_id, unit_id) = 0 THEN 'community_unit'
+                WHEN grouping(community_id) = 0 THEN 'community'
+                WHEN grouping(grid_id) = 0 THEN 'grid'
+                WHEN grouping(category) = 0 THEN 'category'
+                WHEN grouping(source) = 0 THEN 'source'
+                ELSE 'unit' END,
+           CASE WHEN grouping(community_id, unit_id) = 0 THEN unit_id
+                ELSE coalesce(community_id, grid_id, category, source, unit_id) END,
+           CASE WHEN grouping(community_id, unit_id) = 0 THEN community_id END,
+           quantile_cont(days, 0.5) FILTER (WHERE item = 'accepted'),
+           quantile_cont(days, 0.9) FILTER (WHERE item = 'accepted'),
+           quantile_cont(days, 0.5) FILTER (WHERE item = 'resolved'),
+           quantile_cont(days, 0.9) FILTER (WHERE item = 'resolved'),
+           count(*) FILTER (WHERE days IS NULL)
+    FROM kpi_quarter_items
+    WHERE item IN ('accepted', 'resolved')
+    GROUP BY GROUPING SETS ((quarter, community_id), (quarter, grid_id), (quarter, category), (quarter, source),
+                            (quarter, unit_id), (quarter, community_id, unit_id))
 )
 SELECT quarter_label(f.quarter) AS quarter, f.dimension, f.key, f.community_id,
        f.* EXCLUDE (quarter, dimension, key, community_id),

@@ -5,12 +5,14 @@
 -- showed. Needs kpi_session.sql and kpi_workdays(day, n): n = working days up to day.
 -- Parameters: $from, $to, $community (NULL: all), $extensions (granted extensions move the deadline).
 --
--- Speed (benchmarks/bench_quarterly.py, ten million events): case_events is read once into `ev`,
--- only the kinds used here, with what is needed of each row already worked out (resolves, opens
--- or closes the case, the deadline an event sets). Cases and assignments are keyed by the
--- 64-bit hash of their ids (kpi_keys.sql checks that none collide): joins and sorts on integers
--- are far cheaper than on id strings. Windows and ASOF joins only see the few rows per case
--- that need them. Items carry cid; kpi_quarter_items.sql adds the case's number and dimensions.
+-- Speed (benchmarks/bench_quarterly.py, ten million events): case_events is scanned once for the
+-- kinds used here, with what is needed of each row worked out on the way (it resolves, opens or
+-- closes the case); the large detail column is read for the four kinds that carry something in
+-- it. Cases and assignments are keyed by the 64-bit hash of their ids (kpi_keys.sql checks that
+-- none collide): integers join and sort far faster than id strings. Only the histories of cases
+-- with something in the range are read past the first step, and windows and ASOF joins only see
+-- the few rows per case that need them. Items carry cid; kpi_quarter_items.sql adds the case's
+-- dimensions.
 WITH
 all_events AS MATERIALIZED (
     SELECT hash(case_id) AS cid, event_id, occurred_at, kind, unit_id, hash(assignment_id) AS aid,
@@ -185,7 +187,8 @@ items AS (
     FROM judged
     UNION ALL
     SELECT s.item, s.cid, s.counted_at, s.unit_id, s.ok, NULL, s.started_at,
-           CASE WHEN s.item = 'overdue' THEN s.started_at END, wb.n - wa.n
+           CASE WHEN s.item = 'overdue' THEN s.started_at END,  -- an overdue span starts at the deadline
+           wb.n - wa.n
     FROM spans s
     LEFT JOIN kpi_workdays wa ON wa.day = CAST(shanghai(s.started_at) AS DATE)
     LEFT JOIN kpi_workdays wb ON wb.day = CAST(shanghai(s.ended_at) AS DATE)

@@ -15,11 +15,12 @@ WITH flagged AS (
     FROM kpi_quarter_items
     GROUP BY cid
 )
-SELECT c.case_id, f.* EXCLUDE (cid), c.lead_unit_id AS unit_id, c.title, c.category, c.community_id, c.grid_id,
+SELECT k.case_id, f.* EXCLUDE (cid), k.lead_unit_id AS unit_id, c.title, k.category, k.community_id, k.grid_id,
        c.reporter_name, c.reporter_phone
 FROM flagged f
-JOIN cases c ON hash(c.case_id) = f.cid
+JOIN kpi_cases k USING (cid)
+JOIN cases c ON c.case_id = k.case_id
 WHERE f.overdue OR f.reopened OR f.dissatisfied OR f.escalated OR f.late
 ORDER BY f.overdue DESC, f.overdue_days DESC NULLS LAST, f.reopened DESC, f.dissatisfied DESC, f.escalated DESC,
-         c.case_id
+         k.case_id
 LIMIT $limit
