@@ -16,6 +16,8 @@ from tasks.mail.delivery import DeliveryReport
 from tasks.mail.outbox import QueueReport
 from tasks.routing import queue_notices_task, route_cases_task
 from tasks.routing.assign import RoutingResult
+from tasks.summary import stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 
 
 @dataclass
@@ -35,4 +37,6 @@ def assign_owning_units(as_of: datetime | None = None) -> AssignmentStage:
     print(f"assign: {stage.routing.assigned} assigned, {stage.routing.rerouted} re-routed, "
           f"{stage.routing.claim_listed} on the claim list, {stage.routing.needs_meeting} for a meeting; "
           f"{stage.delivery.sent} emails sent")
+    if stand_alone():
+        write_run_summary(settings, "assignment", RunResults(assignment=stage), as_of, current_run_id())
     return stage

@@ -19,6 +19,8 @@ from tasks.chase.expiry import ExpiryResult
 from tasks.chase.extension import ExtensionRequest, ExtensionsResult
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
+from tasks.summary import stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 
 OVERDUE_ARTIFACT = "overdue-cases"
 
@@ -57,4 +59,6 @@ def chase_deadlines(as_of: datetime | None = None, extensions: list[ExtensionReq
           f"{len(stage.extensions.granted)} extensions; {ladder.reminders} reminders, {ladder.due_today} due today, "
           f"{ladder.overdue} overdue, {ladder.escalated} escalated; {stage.delivery.sent} emails sent"
           + ("" if ladder.working_day else " (not a working day: chase mail waits)"))
+    if stand_alone():
+        write_run_summary(settings, "chase", RunResults(chase=stage), as_of, run_id)
     return stage

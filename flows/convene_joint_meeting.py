@@ -19,6 +19,8 @@ from prefect.runtime import flow_run
 
 from flows.naming import current_run_id
 from liandong.clock import local, resolve_as_of
+from liandong.resources import Resources
+from liandong.workdays import CalendarYearNotCovered
 from liandong.settings import Settings, load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
@@ -33,17 +35,42 @@ from tasks.meetings import (
     record_decisions_task,
 )
 from tasks.meetings.minutes import Minutes, load_minutes_file
+from tasks.meetings.schedule import earliest_adhoc_start, earliest_start, next_regular_start, period_of
+from tasks.meetings.summary import convened_line, recorded_line
+from tasks.summary import mail_problems, stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 from liandong.settings import MeetingSettings
 
 
-def _name(what: str, subject: str):
-    def name() -> str:
-        parameters = flow_run.parameters
-        return f"{what} {parameters[subject]} {local(resolve_as_of(parameters.get('as_of'))):%Y-%m-%d}"
-    return name
+def meeting_run_name() -> str:
+    """`meeting 星光社区 2026-Q4` (or `2026-11` on a monthly cadence), `meeting 桥西社区 ad-hoc 2026-11-23`."""
+    params = flow_run.parameters
+    as_of, starts_at = resolve_as_of(params.get("as_of")), params.get("starts_at")
+    resources = Resources(load_settings())
+    try:
+        community = resources.roster.community(params["community"])
+    except KeyError:  # the run fails with the reason; its name still says what was asked
+        return f"meeting {params['community']} {local(as_of):%Y-%m-%d}"
+    adhoc, meetings, roster = params.get("kind") == "adhoc", resources.settings.meetings, resources.roster
+    try:
+        if starts_at:
+            start = resolve_as_of(starts_at)
+        elif adhoc:
+            start = earliest_adhoc_start(resources.calendar, roster.policy, meetings, as_of)
+        else:
+            start = next_regular_start(resources.calendar, meetings, community, earliest_start(roster.policy, as_of))
+    except CalendarYearNotCovered:  # the run fails with the reason
+        start = as_of
+    if adhoc:
+        return f"meeting {community.name} ad-hoc {local(start):%Y-%m-%d}"
+    return f"meeting {community.name} {period_of(community.meeting_cadence, local(start).date()).label.upper()}"
 
 
-@flow(name="convene-joint-meeting", flow_run_name=_name("meeting", "community"), log_prints=True)
+def meeting_id_run_name(what: str):
+    return lambda: f"{what} {flow_run.parameters['meeting_id']}"
+
+
+@flow(name="convene-joint-meeting", flow_run_name=meeting_run_name, log_prints=True)
 def convene_joint_meeting(community: str, starts_at: datetime | None = None,
                           kind: Literal["regular", "adhoc"] = "regular",
                           as_of: datetime | None = None) -> tuple[MeetingReport, DeliveryReport]:
@@ -63,10 +90,16 @@ def convene_joint_meeting(community: str, starts_at: datetime | None = None,
     print(f"meeting {convened.meeting_id} at {convened.starts_at:%Y-%m-%d %H:%M}: {convened.outcome} "
           f"(sequence {convened.sequence}, {convened.items_added} items added); "
           f"{report.queued.queued} invitations queued, {delivery.sent} emails sent")
+    if stand_alone():
+        line = convened_line(convened, report.queued.queued, settings.locale)
+        write_run_summary(settings, "meeting", RunResults(meetings=[line], problems=mail_problems(report.queued, delivery)),
+                          as_of, current_run_id())
     return report, delivery
 
 
-@flow(name="record-meeting-decisions", flow_run_name=_name("decisions", "meeting_id"), log_prints=True)
+# Persisted: the run may pause for the form for hours, and its result must survive being read back.
+@flow(name="record-meeting-decisions", flow_run_name=meeting_id_run_name("decisions"), log_prints=True,
+      persist_result=True)
 def record_meeting_decisions(meeting_id: str, minutes_file: str | None = None,
                              as_of: datetime | None = None) -> tuple[DecisionReport, DeliveryReport]:
     """Record a held meeting's decisions: assignments, notices and the minutes.
@@ -91,10 +124,13 @@ def record_meeting_decisions(meeting_id: str, minutes_file: str | None = None,
     print(f"meeting {meeting_id}: " + ("recorded before, nothing changed; " if report.recorded.already_recorded else
           f"{counts['assign']} assigned, {counts['defer']} deferred, {counts['reject']} rejected, "
           f"{counts['noted']} noted; ") + f"{report.queued.queued} emails queued, {delivery.sent} sent")
+    line = recorded_line(report.recorded, report.community_id, report.queued.queued, settings.locale)
+    write_run_summary(settings, "decisions", RunResults(meetings=[line], problems=mail_problems(report.queued, delivery)),
+                      as_of, current_run_id())
     return report, delivery
 
 
-@flow(name="cancel-joint-meeting", flow_run_name=_name("cancel", "meeting_id"), log_prints=True)
+@flow(name="cancel-joint-meeting", flow_run_name=meeting_id_run_name("cancel"), log_prints=True)
 def cancel_joint_meeting(meeting_id: str, reason: str = "",
                          as_of: datetime | None = None) -> tuple[QueueReport, DeliveryReport]:
     """Cancel a meeting still to be held; its cases wait for the next meeting.
@@ -106,7 +142,13 @@ def cancel_joint_meeting(meeting_id: str, reason: str = "",
     """
     settings, as_of = load_settings(), resolve_as_of(as_of)
     queued = cancel_meeting_task(settings, meeting_id, reason, as_of)
-    return queued, deliver_outbox_task(settings, as_of)
+    delivery = deliver_outbox_task(settings, as_of)
+    zh = settings.locale == "zh-CN"
+    line = (f"{meeting_id}：已取消，取消通知 {queued.queued} 封；议题留待下次会议" if zh else
+            f"{meeting_id}: cancelled, {queued.queued} cancellations queued; its items wait for the next meeting")
+    write_run_summary(settings, "cancel", RunResults(meetings=[line], problems=mail_problems(queued, delivery)),
+                      as_of, current_run_id())
+    return queued, delivery
 
 
 def _ask_coordinator(settings: Settings, meetings: MeetingSettings, meeting_id: str,

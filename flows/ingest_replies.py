@@ -15,12 +15,15 @@ from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.replies import ingest_replies_task
 from tasks.replies.ingest import IngestResult
+from tasks.summary import stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 
 
 @flow(name="ingest-replies", flow_run_name=run_name("replies"), log_prints=True)
 def ingest_replies_flow(as_of: datetime | None = None) -> IngestResult:
     settings, as_of = load_settings(), resolve_as_of(as_of)
-    result = ingest_replies_task(settings, as_of, current_run_id())
+    run_id = current_run_id()
+    result = ingest_replies_task(settings, as_of, run_id)
     deliver_outbox_task(settings, as_of)
     create_table_artifact(
         table=[{"类别 / kind": i["kind"], "诉求 / case": i["case_id"] or "", "发件人 / from": i["from_addr"] or "",
@@ -34,4 +37,6 @@ def ingest_replies_flow(as_of: datetime | None = None) -> IngestResult:
     print(f"replies: {result.read} read, {result.applied} applied, {result.ignored} ignored, "
           f"{result.attention} for the coordinator, {result.duplicates} already seen; "
           f"{result.rerouted} re-routed, {result.asked_again} asked for a reason")
+    if stand_alone():
+        write_run_summary(settings, "replies", RunResults(replies=result), as_of, run_id)
     return result

@@ -16,6 +16,8 @@ from tasks.lookback import apply_answers_task, ask_and_remind_task
 from tasks.lookback.checks import AnswersResult, QuestionsResult
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
+from tasks.summary import stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 
 
 @dataclass
@@ -41,4 +43,6 @@ def follow_up_checks(as_of: datetime | None = None) -> LookbackStage:
     a, q = stage.answers, stage.questions
     print(f"look-back: {a.verified} verified and closed, {a.reopened} reopened; {q.asked} asked, "
           f"{q.reminded} reminded, {q.no_response} without response; {stage.delivery.sent} emails sent")
+    if stand_alone():
+        write_run_summary(settings, "lookback", RunResults(lookback=stage), as_of, run_id)
     return stage

@@ -18,15 +18,17 @@ from flows.triage_new_cases import triage_new_cases
 from liandong.clock import resolve_as_of
 from liandong.settings import load_settings
 from tasks.meetings import meetings_due_task
-from tasks.summary import write_nightly_summary
-from tasks.summary.nightly import NightlyResults
+from tasks.meetings.summary import convened_line
+from tasks.summary import write_run_summary
+from tasks.summary.run import RunResults
 
 
 def convene_due_meetings(as_of: datetime) -> list[str]:
     """Regular meetings whose invitations are due and ad-hoc ones urgent cases call for (after
     chasing, so tonight's escalations count). One meeting that cannot be convened is reported
     and the others go on."""
-    due = meetings_due_task(load_settings(), as_of)
+    settings = load_settings()
+    due = meetings_due_task(settings, as_of)
     calls = [(m.community_id, m.starts_at, "regular") for m in due.regular] + [(c, None, "adhoc") for c in due.adhoc]
     lines = []
     for community, starts_at, kind in calls:
@@ -34,17 +36,16 @@ def convene_due_meetings(as_of: datetime) -> list[str]:
             state = convene_joint_meeting(community, starts_at=starts_at, kind=kind, as_of=as_of, return_state=True)
         if state.is_completed():
             report, _ = state.result()
-            lines.append(f"{report.convened.meeting_id}: {report.convened.outcome} "
-                         f"({report.convened.starts_at:%Y-%m-%d %H:%M}, {report.convened.items_added})")
+            lines.append(convened_line(report.convened, report.queued.queued, settings.locale))
         else:
-            lines.append(f"{community} {kind}: {state.message}")
+            lines.append(f"⚠ {community} {kind}: {state.message}")
     return lines
 
 
 @flow(name="nightly-coordination", flow_run_name=run_name("nightly"), log_prints=True)
-def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
+def nightly_coordination(as_of: datetime | None = None) -> RunResults:
     as_of = resolve_as_of(as_of)
-    results = NightlyResults()
+    results = RunResults()
     # Coordinators watching a long night see how far it has got.
     progress = create_progress_artifact(0.0, description="夜间运行进度 / nightly progress")
     stages = [
@@ -60,7 +61,7 @@ def nightly_coordination(as_of: datetime | None = None) -> NightlyResults:
     for done, (name, stage) in enumerate(stages, start=1):
         setattr(results, name, stage())
         update_progress_artifact(progress, 100.0 * done / (len(stages) + 1))
-    write_nightly_summary(load_settings(), results, as_of, current_run_id())
+    write_run_summary(load_settings(), "nightly", results, as_of, current_run_id())
     update_progress_artifact(progress, 100.0)
     return results
 

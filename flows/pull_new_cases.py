@@ -11,6 +11,8 @@ from liandong.clock import resolve_as_of
 from liandong.settings import load_settings
 from tasks.intake import pull_drop_folder_task, pull_open311_task, sync_roster_task
 from tasks.intake.loading import IntakeResult
+from tasks.summary import stand_alone, write_run_summary
+from tasks.summary.run import RunResults
 
 
 @flow(name="pull-new-cases", flow_run_name=run_name("intake"), log_prints=True)
@@ -20,4 +22,6 @@ def pull_new_cases(as_of: datetime | None = None) -> list[IntakeResult]:
     results = pull_drop_folder_task(settings, as_of, run_id) + pull_open311_task(settings, as_of, run_id)
     print(f"intake: {sum(r.new_cases for r in results)} new cases, "
           f"{sum(r.quarantined for r in results)} rows quarantined from {len(results)} files/sources")
+    if stand_alone():
+        write_run_summary(settings, "intake", RunResults(intake=results), as_of, run_id)
     return results

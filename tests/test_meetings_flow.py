@@ -64,11 +64,24 @@ def test_convening_under_prefect_sends_invitations_and_publishes_the_agenda(pref
             flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
     (agenda,) = [a for a in artifacts if a.key == "joint-meeting-agenda-xingguang"]
     assert "LD-2026-000001" in agenda.data and REPORTER not in agenda.data
+    (summary,) = [a for a in artifacts if a.key == "meeting-summary"]  # what happened, for the coordinator
+    assert summary.data.startswith("# 联席会议 ") and "xingguang-2026-11：已召集" in summary.data
+    assert "邀请邮件 5 封" in summary.data and "joint-meeting-agenda-xingguang" in summary.data  # the agenda's link
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(state.state_details.flow_run_id).name == "meeting 星光社区 2026-11"
     assert len(list((settings.outbox_folder / "new").iterdir())) == 5
     assert meetings_due_task.fn(settings, AS_OF) == MeetingsDue(regular=[], adhoc=[])  # convened: on its agenda
 
     cancelled = cancel_joint_meeting("xingguang-2026-11", reason="台风", as_of=AS_OF, return_state=True)
     assert cancelled.is_completed() and cancelled.result()[0].queued == 5
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(cancelled.state_details.flow_run_id).name == "cancel xingguang-2026-11"
+        (summary,) = [a for a in client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(
+            any_=[cancelled.state_details.flow_run_id]))) if a.key == "cancel-summary"]
+    assert "xingguang-2026-11：已取消，取消通知 5 封" in summary.data
+    adhoc = convene_joint_meeting("xingguang", kind="adhoc", as_of=AS_OF, return_state=True)
+    with get_client(sync_client=True) as client:  # named after the day it is held, not the day it was called
+        assert client.read_flow_run(adhoc.state_details.flow_run_id).name == "meeting 星光社区 ad-hoc 2026-11-23"
 
 
 def test_decisions_through_the_flow_run_input_become_assignments_and_notices(prefect_harness, settings: Settings,

@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+)
 
+from flows.assign_owning_units import assign_owning_units
 from flows.nightly_coordination import nightly_coordination
+from flows.pull_new_cases import pull_new_cases
+from flows.triage_new_cases import triage_new_cases
 from liandong.settings import Settings
 from warehouse.store import open_warehouse
 
@@ -71,3 +79,43 @@ def test_bad_roster_fails_the_run_and_leaves_the_warehouse_untouched(prefect_har
     assert "invalid roster" in state.message or "invalid roster" in str(state.result(raise_on_failure=False))
     assert not settings.warehouse_path.exists()
     assert (settings.drop_folder / "2026-11-02_12345热线.csv").exists()  # not archived, not lost
+
+
+def artifacts_of_runs(flow_run_ids) -> dict[str, list]:
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=list(flow_run_ids))))
+    by_key: dict[str, list] = {}
+    for a in artifacts:
+        by_key.setdefault(a.key, []).append(a)
+    return by_key
+
+
+def test_a_stage_run_on_its_own_ends_with_its_summary_and_inside_the_night_only_the_night_does(
+        prefect_harness, settings: Settings, monkeypatch):
+    monkeypatch.setenv("LIANDONG_ROSTER_PATH", str(DEMO.parent / "roster.yaml"))
+    shutil.copy(DEMO / "2026-11-02_12345热线.csv", settings.drop_folder)
+    intake = pull_new_cases(as_of=AS_OF, return_state=True)
+    triage = triage_new_cases(as_of=AS_OF, return_state=True)
+    assign = assign_owning_units(as_of=AS_OF, return_state=True)
+    runs = {name: s.state_details.flow_run_id for name, s in
+            [("intake", intake), ("triage", triage), ("assignment", assign)]}
+    by_key = artifacts_of_runs(runs.values())
+    intake_md = by_key["intake-summary"][0].data
+    assert by_key["intake-summary"][0].flow_run_id == runs["intake"]
+    assert intake_md.startswith("# 新案件接收 2026-11-21 02:00")
+    assert "2026-11-02\\_12345热线.csv" in intake_md and "已隔离" in intake_md  # file and its quarantined rows
+    assert "## 交办" not in intake_md  # only the stage that ran
+    assert by_key["triage-summary"][0].data.startswith("# 分拣 2026-11-21")
+    assignment_md = by_key["assignment-summary"][0].data
+    assert assignment_md.startswith("# 交办 2026-11-21") and "牵头单位" in assignment_md
+    assert "13812" not in intake_md + assignment_md  # no residents' phone numbers
+
+    night = nightly_coordination(as_of=AS_OF, return_state=True)
+    assert night.is_completed(), night.message
+    with get_client(sync_client=True) as client:
+        stages = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[night.state_details.flow_run_id])))
+    assert {r.name.split()[0] for r in stages} >= {"intake", "triage", "replies", "assign", "chase", "look-back"}
+    keys = set(artifacts_of_runs([night.state_details.flow_run_id, *(r.id for r in stages)]))
+    assert "nightly-summary" in keys and not keys & {"intake-summary", "triage-summary", "assignment-summary"}

@@ -9,6 +9,7 @@
     ics.py        the iCalendar REQUEST / CANCEL
     render.py     agenda and minutes from templates/agenda: text, HTML fragment, Markdown
     drafts.py     invitation, cancellation and minutes emails
+    summary.py    a meeting's line in the run summary, the artifact keys
     minutes.py    the decisions' shape: minutes file and the flow-run input form
     decisions.py  recording decisions: assignments, events, case moves, the notices
 
@@ -40,6 +41,7 @@ from tasks.meetings.decisions import (
 from tasks.meetings.drafts import cancellation_drafts, invitation_drafts, minutes_drafts
 from tasks.meetings.minutes import DecisionForm, Minutes, decision_form
 from tasks.meetings.render import MeetingDocuments
+from tasks.meetings.summary import artifact_key
 from liandong.settings import MeetingSettings
 from tasks.meetings.triggers import RegularMeetingDue, adhoc_meeting_needed, regular_meetings_due
 
@@ -53,6 +55,7 @@ class MeetingReport:
 @dataclass
 class DecisionReport:
     recorded: Recorded
+    community_id: str
     queued: QueueReport = field(default_factory=QueueReport)
 
 
@@ -83,8 +86,9 @@ def convene_meeting_task(settings: Settings, meetings: MeetingSettings, communit
         documents = MeetingDocuments()
         drafts = invitation_drafts(agenda, resources.roster, documents, settings.mail, as_of)
         report = MeetingReport(convened, queue_drafts(wh, resources.composer, drafts, as_of))
-    _artifact(agenda, "agenda", documents.agenda(agenda, settings.locale).markdown,
-              "联席会议议程 / joint-meeting agenda")
+    create_markdown_artifact(markdown=documents.agenda(agenda, settings.locale).markdown,
+                             key=artifact_key(agenda.community_id, "agenda"),
+                             description=f"联席会议议程 / joint-meeting agenda: {agenda.meeting_id}")
     return report
 
 
@@ -136,13 +140,9 @@ def record_decisions_task(settings: Settings, meeting_id: str, minutes: Minutes,
         agenda = load_agenda(wh, roster, meeting_id, as_of)
         documents = MeetingDocuments()
         drafts = meeting_assignment_notices(wh, roster, meeting_id) + minutes_drafts(agenda, roster, documents)
-        report = DecisionReport(recorded, queue_drafts(wh, resources.composer, drafts, as_of))
-    _artifact(agenda, "minutes", documents.minutes(agenda, settings.locale).markdown,
-              "联席会议纪要 / joint-meeting minutes")
+        report = DecisionReport(recorded, agenda.community_id, queue_drafts(wh, resources.composer, drafts, as_of))
+    create_markdown_artifact(markdown=documents.minutes(agenda, settings.locale).markdown,
+                             key=artifact_key(agenda.community_id, "minutes"),
+                             description=f"联席会议纪要 / joint-meeting minutes: {agenda.meeting_id}")
     return report
 
-
-def _artifact(agenda: Agenda, what: str, markdown: str, description: str) -> None:
-    # One key per community and document: the Artifacts page keeps each meeting as a version.
-    create_markdown_artifact(markdown=markdown, key=f"joint-meeting-{what}-{agenda.community_id.replace('_', '-')}",
-                             description=f"{description}: {agenda.meeting_id}")

@@ -1,5 +1,7 @@
-"""What a coordinator reads after a night: intake, triage, states by community, quarantine,
-what needs them. Figures come from the stage results and from queries in warehouse/queries."""
+"""What a coordinator reads at the end of a run: the nightly run's every stage, or one stage run
+on its own (a replies run every 15 minutes, a meeting convened from the UI): what happened, what
+needs them, links to agendas and reports, states by community, quarantine. Figures come from the
+stage results and from queries in warehouse/queries."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from liandong.clock import local, naive_utc
-from liandong.markdown import render_summary
+from liandong.markdown import Trusted, render_summary
 from liandong.roster import Roster
 from liandong.workdays import WorkCalendar
 from tasks.intake.loading import IntakeResult
@@ -23,21 +25,27 @@ STATUS_NAMES = {
 
 
 @dataclass
-class NightlyResults:
-    intake: list[IntakeResult] = field(default_factory=list)
-    triage: TriageResult = field(default_factory=TriageResult)
+class RunResults:
+    """What a run did, stage by stage; a stage the run did not have stays None and has no section."""
+
+    intake: list[IntakeResult] | None = None
+    triage: TriageResult | None = None
     replies: Any = None  # tasks.replies.ingest.IngestResult
     assignment: Any = None  # flows.assign_owning_units.AssignmentStage
     chase: Any = None  # flows.chase_deadlines.ChaseStage
     lookback: Any = None  # flows.look_back.LookbackStage
-    meetings: list[str] = field(default_factory=list)  # meetings convened tonight, one line each
+    meetings: list[str] = field(default_factory=list)  # meetings convened, decided or cancelled, one line each
+    links: list[Trusted] = field(default_factory=list)  # agendas, minutes, reports (liandong.markdown.link)
+    problems: list[str] = field(default_factory=list)  # anything else that needs the coordinator
 
 
-def problems_of(results: NightlyResults, locale: str, calendar_warning: str | None) -> list[str]:
+def problems_of(results: RunResults, locale: str, calendar_warning: str | None) -> list[str]:
     zh = locale == "zh-CN"
     out = [calendar_warning] if calendar_warning else []
-    out += [f"{r.source}: {r.error}" for r in results.intake if r.error]
-    quarantined = sum(r.quarantined for r in results.intake)
+    out += results.problems
+    intake = results.intake or []
+    out += [f"{r.source}: {r.error}" for r in intake if r.error]
+    quarantined = sum(r.quarantined for r in intake)
     if quarantined:
         out.append(f"{quarantined} 行数据未通过校验，已隔离，见下表" if zh
                    else f"{quarantined} rows failed validation and are in quarantine (table below)")
@@ -55,17 +63,20 @@ def problems_of(results: NightlyResults, locale: str, calendar_warning: str | No
     for stage in (results.chase, results.lookback):
         if stage is not None:
             out += stage.problems
-    if results.triage.uncategorised:
+    if results.triage is not None and results.triage.uncategorised:
         out.append(f"{results.triage.uncategorised} 件案件未能自动归类，请补充类别关键词或手工归类" if zh
                    else f"{results.triage.uncategorised} cases matched no category keyword")
     return out
 
 
-def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, results: NightlyResults,
-                    as_of: datetime, run_id: str, locale: str) -> str:
+def run_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, what: str, results: RunResults,
+                as_of: datetime, run_id: str, locale: str) -> str:
+    """`what`: nightly, or the stage run on its own (intake, triage, replies, assignment, chase,
+    lookback, meeting, decisions, cancel); it names the summary."""
     since = naive_utc(as_of) - timedelta(days=1)
     return render_summary(
-        "nightly", locale,
+        "run", locale,
+        what=what,
         as_of_local=local(as_of).strftime("%Y-%m-%d %H:%M"),
         problems=problems_of(results, locale, calendar.coverage_warning(local(as_of).date())),
         intake=results.intake,
@@ -75,6 +86,7 @@ def nightly_summary(wh: Warehouse, roster: Roster, calendar: WorkCalendar, resul
         chase=results.chase,
         lookback=results.lookback,
         meetings=results.meetings,
+        links=results.links,
         unit_names={u.id: u.name for u in roster.units},
         counts=wh.query("cases_by_community_and_status"),
         quarantine=wh.query("quarantine_of_run", {"run_id": run_id}),
