@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from demo.contacts import answer_mail
+from demo.minutes import held_meetings, write_minutes
 from flows.convene_joint_meeting import record_meeting_decisions
 from flows.nightly_coordination import nightly_coordination
 from liandong.clock import SHANGHAI
@@ -19,7 +20,6 @@ from liandong.settings import load_settings
 from warehouse.store import open_warehouse
 
 CASES = Path(__file__).parent / "cases"
-MINUTES = Path(__file__).parent / "minutes"
 FIRST_DAY, LAST_DAY = date(2026, 11, 2), date(2026, 11, 25)
 
 
@@ -42,16 +42,17 @@ def main() -> None:
         replies = answer_mail(settings, as_of, answered)
         print(f"   单位回复 / contacts answered {replies} emails (read by the next run)")
         day += timedelta(days=1)
-    apply_minutes()
+    apply_minutes(settings)
     report(settings)
 
 
-def apply_minutes() -> None:
-    """The joint meetings' decisions, as a secretary would file them after each meeting."""
-    for minutes in sorted(MINUTES.glob("*.yaml")):
-        as_of = datetime.combine(LAST_DAY + timedelta(days=2), time(17, 0), tzinfo=SHANGHAI)
-        state = record_meeting_decisions(minutes.stem, minutes_file=str(minutes), as_of=as_of, return_state=True)
-        print(f"== 会议纪要 / minutes {minutes.name}: {state.type.value} {state.message or ''}")
+def apply_minutes(settings) -> None:
+    """The joint meetings held in the simulated weeks: minutes filed, decisions recorded."""
+    as_of = datetime.combine(LAST_DAY + timedelta(days=2), time(17, 0), tzinfo=SHANGHAI)
+    for meeting_id in held_meetings(settings, as_of):
+        minutes = write_minutes(settings, meeting_id, as_of)
+        state = record_meeting_decisions(meeting_id, minutes_file=str(minutes), as_of=as_of, return_state=True)
+        print(f"== 会议纪要 / minutes {minutes}: {state.type.value} {state.message or ''}")
 
 
 def report(settings) -> None:
