@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from datetime import datetime
 
@@ -15,6 +16,10 @@ from tasks.intake.validation import Placement, validate_rows
 from tasks.sources.drop_folder import list_drop_files, read_drop_file
 from tasks.sources.open311 import pull_open311
 from warehouse.store import Warehouse
+
+
+class ArchiveError(Exception):
+    """A loaded export cannot be moved to the archive: the run fails loudly, nothing is lost."""
 
 
 def pull_drop_folder(wh: Warehouse, settings: Settings, roster: Roster, as_of: datetime, run_id: str) -> list[IntakeResult]:
@@ -34,8 +39,17 @@ def pull_drop_folder(wh: Warehouse, settings: Settings, roster: Roster, as_of: d
         # A file seen before (same bytes) is only archived. The move comes after the commit: a crash
         # in between means the file is read again next run and adds nothing.
         archive = settings.archive_folder / local(as_of).strftime("%Y-%m-%d")
-        archive.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(drop.path), archive / drop.path.name)
+        try:
+            archive.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(drop.path), archive / drop.path.name)
+        except OSError as exc:
+            if drop.path.exists():  # a copy across file systems may have stopped half-way: not an archive
+                with contextlib.suppress(OSError):
+                    (archive / drop.path.name).unlink(missing_ok=True)
+            raise ArchiveError(
+                f"{drop.path.name} 已入库，但无法归档到 {archive}（磁盘已满或文件夹不可写）；文件留在投放文件夹，下次运行只归档不重复入库 / "
+                f"{drop.path.name} is loaded but cannot be archived to {archive} (disk full or not a writable "
+                f"folder); it stays in the drop folder and the next run only archives it: {exc.strerror or exc}") from None
         results.append(result)
     return results
 

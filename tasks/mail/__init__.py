@@ -26,11 +26,16 @@ from liandong.resources import Resources
 from liandong.settings import Settings
 from tasks.mail.delivery import DeliveryReport
 from tasks.mail.outbox import deliver_due
+from tasks.mail.transport import MaildirTransport, OutboxUnwritable
 
 
 @task(name="deliver-outbox", cache_policy=NO_CACHE)
 def deliver_outbox_task(settings: Settings, as_of: datetime) -> DeliveryReport:
     """Every message due, in one task however many there are."""
     resources = Resources(settings)
+    transport = resources.mail_transport()
     with resources.warehouse() as wh:
-        return deliver_due(wh, resources.mail_transport(), as_of)
+        report = deliver_due(wh, transport, as_of)
+    if report.transport_error and isinstance(transport, MaildirTransport):
+        raise OutboxUnwritable(report.transport_error)  # our own disk: fail the run; the messages wait
+    return report

@@ -36,6 +36,12 @@ class TransportUnavailable(Exception):
     """No message can go through this session: connect, TLS or login failed."""
 
 
+class OutboxUnwritable(Exception):
+    """The Maildir outbox (our own disk) cannot be written: full, or not a writable folder. Unlike
+    a mail server that is down, nothing outside will fix it, so the run fails loudly; the messages
+    stay unsent (failed_temporary) and go out once the folder is fixed."""
+
+
 @dataclass(frozen=True)
 class Envelope:
     message_id: str
@@ -104,7 +110,8 @@ class _MaildirSession:
                 self.box = mailbox.Maildir(self.folder, factory=None, create=True)
             self.box.add(envelope.raw)
         except OSError as exc:
-            raise TransportUnavailable(f"cannot write to the outbox folder {self.folder}: {exc}") from None
+            raise TransportUnavailable(f"无法写入发件箱文件夹 {self.folder}（磁盘已满或不可写）/ cannot write to the "
+                                       f"outbox folder {self.folder} (disk full or not writable): {exc}") from None
         return Outcome(envelope.message_id)
 
 

@@ -10,6 +10,7 @@ message again (a rerun after a crash before the commit) writes the same files.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -30,6 +31,11 @@ _KNOWN_SUFFIXES = frozenset(EXTENSIONS.values()) | {".jpeg"}
 _CASE_FOLDER = re.compile(r"LD-\d{4}-\d{6}")
 
 
+class StorageError(Exception):
+    """A raw copy or an attachment cannot be written (disk full, folder not writable). The batch
+    is not committed and its messages are not moved: they are read again by the next run."""
+
+
 @dataclass(frozen=True)
 class Stored:
     path: Path
@@ -42,9 +48,7 @@ def keep_raw(folder: str, inbound_id: str, raw: bytes) -> str:
     `folder` exists; paths are plain strings here, ten thousand times a run."""
     path = os.path.join(folder, f"{inbound_id}.eml")
     if not os.path.exists(path):
-        with open(path + ".part", "wb") as f:
-            f.write(raw)
-        os.replace(path + ".part", path)
+        _write(Path(path), raw)
     return path
 
 
@@ -65,7 +69,14 @@ def _extension(attachment: Attachment) -> str:
 
 def _write(path: Path, data: bytes) -> None:
     # Written beside and renamed: a reader never sees half a file, and a rerun replaces it whole.
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise StorageError(f"无法写入 {path.parent}（磁盘已满或文件夹不可写），本批回复未处理，下次重读 / cannot write to "
+                           f"{path.parent} (disk full or not a writable folder); this batch of replies was not "
+                           f"applied and is read again next run: {exc.strerror or exc}") from None
