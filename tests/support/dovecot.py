@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
 from tests.support.smtp_server import self_signed_certificate
 
 DOVECOT = Path("/usr/sbin/dovecot")
@@ -197,7 +198,7 @@ def ensure_installed() -> None:
 
 
 def _configure(root: Path) -> Dovecot:
-    server = Dovecot(root, _free_port(), _free_port())
+    server = Dovecot(root, free_port(), free_port())
     os.chmod(root, 0o755)
     self_signed_certificate(root)
     mail = root / "mail"
@@ -224,11 +225,6 @@ def _signal_group(group: int, sig: int) -> bool:
         return False
     return True
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def _answers(host: str, port: int) -> bool:

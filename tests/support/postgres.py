@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.ports import free_port
 
 HOST = "127.0.0.1"
 USER = "liandong"
@@ -133,7 +134,7 @@ def postgres_server() -> Iterator[Postgres]:
     started = time.monotonic()
     bin_dir = ensure_installed()
     root = Path(tempfile.mkdtemp(prefix="liandong-postgres-"))
-    server = Postgres(root, _free_port(), bin_dir)
+    server = Postgres(root, free_port(), bin_dir)
     try:
         server._chown(root)
         server.init()
@@ -146,11 +147,6 @@ def postgres_server() -> Iterator[Postgres]:
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 if __name__ == "__main__":  # a cluster by hand: python -m tests.support.postgres

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from tests.support.ports import free_port
+
 HOST = "127.0.0.1"
 
 # A hook gets what aiosmtpd gives the handler and returns an SMTP answer ("451 4.7.1 try later")
@@ -139,9 +141,7 @@ def _serve(loop: asyncio.AbstractEventLoop, sock: socket.socket, handler: Record
 
 def unused_port() -> int:
     """A loopback port nothing listens on (for "server down")."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    return free_port()
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
