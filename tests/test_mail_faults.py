@@ -22,7 +22,7 @@ from tasks.mail.outbox import deliver_due, queue_drafts, send_drafts
 from tasks.mail.retry import RETRY_DELAYS
 from tasks.mail.transport import SmtpTransport
 from tests.support.mail import AS_OF, LEAD, MAIL, assignment_drafts, simple_drafts
-from tests.support.smtp_server import RecordingHandler, RunningServer, smtp_server, unused_port
+from tests.support.smtp_server import Received, RecordingHandler, RunningServer, smtp_server, unused_port
 from warehouse.store import Warehouse, open_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,3 +261,57 @@ def test_a_sender_killed_mid_batch_loses_nothing_and_repeats_at_most_what_was_in
     assert final == {"sent": total}
     assert report.resumed == left_sending <= 2 * chunk
     assert duplicates <= left_sending, (duplicates, left_sending)
+
+
+@pytest.mark.parametrize(("where", "answer"), [
+    ("rcpt", "421 4.7.0 too many connections, try again later"),
+    ("data", "421 4.3.2 service shutting down"),
+    ("rcpt", "452 4.5.3 insufficient system storage"),
+    ("data", "452 4.3.1 insufficient system storage"),
+])
+def test_421_and_452_then_recovering_sends_each_message_once(warehouse, where, answer):
+    refusing = refuse_first(answer, times=2)
+    handler = RecordingHandler(**{f"on_{where}": lambda *args: refusing()})
+    with smtp_server(handler) as server:
+        _, first = send_drafts(warehouse, Composer(MAIL), transport_to(server, connections=1), simple_drafts(4), AS_OF)
+        assert (first.sent, first.failed_temporary, first.failed_permanent) == (2, 2, 0)
+        errors = [r["last_error"] for r in states(warehouse).values() if r["state"] == "failed_temporary"]
+        assert len(errors) == 2 and all(answer.split()[0] in e for e in errors), errors
+        second = deliver_due(warehouse, transport_to(server), AS_OF + RETRY_DELAYS[0])
+        received = [r.message_id for r in server.handler.messages()]
+    assert second.sent == 2 and len(received) == len(set(received)) == 4
+    assert {r["state"] for r in states(warehouse).values()} == {"sent"} and attention(warehouse) == []
+
+
+def test_a_server_process_killed_mid_batch_then_back_loses_and_doubles_nothing(warehouse, tmp_path):
+    """The connection drops because the server process dies (SIGKILL) in the middle of a batch;
+    a new server comes up; the retry delivers the rest: nothing lost, repeats only of what was
+    on the wire when it died."""
+    from tests.support.smtp_sink import sink_process
+
+    total = 300
+    queue_drafts(warehouse, Composer(MAIL), simple_drafts(total), AS_OF)
+    queued = {r[0] for r in warehouse.execute("SELECT message_id FROM messages").fetchall()}
+    first_box, second_box = tmp_path / "first", tmp_path / "second"
+    with sink_process(first_box) as (port, pid):
+        def kill_when_a_third_arrived():
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if len(list((first_box / "new").glob("*"))) >= total // 3:
+                    os.kill(pid, signal.SIGKILL)
+                    return
+                time.sleep(0.005)
+        killer = threading.Thread(target=kill_when_a_third_arrived)
+        killer.start()
+        first = deliver_due(warehouse, transport_to(port, connections=2, timeout=5), AS_OF, chunk_size=25)
+        killer.join()
+    assert 0 < first.sent < total and first.failed_temporary == total - first.sent, first
+    assert first.transport_error
+    with sink_process(second_box) as (port, _):
+        second = deliver_due(warehouse, transport_to(port), AS_OF + RETRY_DELAYS[0], chunk_size=25)
+    assert second.sent == total - first.sent
+    delivered = [Received("", (), p.read_bytes()).message_id
+                 for box in (first_box, second_box) for p in (box / "new").iterdir()]
+    assert set(delivered) == queued, "nothing lost"
+    assert len(delivered) - len(set(delivered)) <= 2, "at most one message per connection was on the wire"
+    assert {r["state"] for r in states(warehouse).values()} == {"sent"}

@@ -222,3 +222,23 @@ async def _artifacts(key: str) -> list:
     async with get_client() as client:
         return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
 
+
+
+def test_a_message_the_parser_cannot_read_goes_to_the_coordinator_and_the_rest_is_applied(
+        world: World, dovecot: Dovecot):  # noqa: F811
+    from tests.test_replies_hostile import HOSTILE
+
+    cases = replies_to_cases(world, dovecot, 2)
+    extra = world.add_cases("sanitation")
+    world.notify()
+    dovecot.append(HOSTILE["deep_nesting"](world.notice(extra[0])), when=REPLIED)  # 3,000 nested multiparts
+    dovecot.append(HOSTILE["garbage"](world.notice(extra[0])), when=REPLIED)
+
+    result = ingest(world, imap(dovecot), batch_size=2)
+
+    assert result.transport_error is None and (result.read, result.applied, accepted(world)) == (4, 2, len(cases))
+    unreadable = world.rows("SELECT i.outcome, a.kind FROM inbound_messages i JOIN attention_items a "
+                            "ON a.ref = i.inbound_id WHERE i.outcome = 'attention'")
+    assert [r["kind"] for r in unreadable].count("reply_unreadable") >= 1
+    assert dovecot.uids() == [] and len(dovecot.uids(PROCESSED)) == 4, "every message handled and moved"
+    assert world.scalar("SELECT count(*) FROM inbound_messages") == 4
