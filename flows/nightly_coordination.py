@@ -16,6 +16,7 @@ from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
 from flows.triage_new_cases import triage_new_cases
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.meetings import meetings_due_task
 from tasks.meetings.summary import convened_line
@@ -58,10 +59,12 @@ def nightly_coordination(as_of: datetime | None = None) -> RunResults:
         ("lookback", lambda: follow_up_checks(as_of)),
         ("meetings", lambda: convene_due_meetings(as_of)),
     ]
-    for done, (name, stage) in enumerate(stages, start=1):
-        setattr(results, name, stage())
-        update_progress_artifact(progress, 100.0 * done / (len(stages) + 1))
-    write_run_summary(load_settings(), "nightly", results, as_of, current_run_id())
+    # One writer slot for the whole night: its stages never queue behind each other.
+    with warehouse_writer():
+        for done, (name, stage) in enumerate(stages, start=1):
+            setattr(results, name, stage())
+            update_progress_artifact(progress, 100.0 * done / (len(stages) + 1))
+        write_run_summary(load_settings(), "nightly", results, as_of, current_run_id())
     update_progress_artifact(progress, 100.0)
     return results
 

@@ -4,15 +4,23 @@ Inside Prefect runs, writers take a slot of the global concurrency limit `wareho
 (limit 1), so two flow runs that overlap queue for the warehouse visibly in the UI instead of
 colliding on the file lock. The limit is created on first use. Outside Prefect (scripts,
 benchmarks), the store's own lock retry is the only guard needed.
+
+A run that holds the slot holds it for everything it calls: the nightly run takes it once for
+all its stages (`with warehouse_writer():` in the flow) instead of once per task. Per task, each acquisition on
+the SQLite-backed server met a 503 (the database busy recording the task run's own start) and a
+2 s client back-off: 40 s of a 45 s demo night went to waiting for a free slot.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 WRITER_LIMIT = "warehouse-writer"
 _ensured: set[str] = set()
+# Set while this run (and the subflows and tasks it calls, which inherit the context) holds the slot.
+_held: ContextVar[bool] = ContextVar("warehouse_writer_held", default=False)
 
 
 def _in_prefect_run() -> bool:
@@ -43,12 +51,18 @@ def _ensure_limit() -> None:
 
 @contextmanager
 def warehouse_writer() -> Iterator[None]:
-    if not _in_prefect_run():
+    """The writer slot, taken unless this run holds it already (re-entrant, never self-blocking)."""
+    if _held.get() or not _in_prefect_run():
         yield
         return
     from prefect.concurrency.sync import concurrency
 
     _ensure_limit()
-    # A long nightly stage may hold the slot for minutes; the lease is renewed while it runs.
+    # A long nightly run holds the slot for minutes; the lease is renewed while it runs.
     with concurrency(WRITER_LIMIT, occupy=1, strict=True):
-        yield
+        token = _held.set(True)
+        try:
+            yield
+        finally:
+            _held.reset(token)
+
