@@ -4,14 +4,14 @@ re-routing after a decline until the case needs a joint meeting."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from liandong.resources import Resources
 from liandong.roster import Roster
 from liandong.settings import Settings
-from tasks.routing.assign import claim_case, reroute, route_triaged_cases
+from tasks.routing.assign import claim_case, reroute, route_triaged_cases, take_unclaimed_off_the_claim_list
 from tasks.routing.candidates import Router, UnitStats
 from tasks.routing.notices import assignment_notices, claim_list_digests
 
@@ -109,6 +109,24 @@ def test_claim_list_first_valid_claim_wins(resources):
     assert next(d for d in digests if d.unit_id == "acme").context["cases"][0]["category"] == "Elderly care"
     assert case == {"status": "in_progress", "lead_unit_id": "acme"}
     assert after == [{"unit_id": "acme", "state": "claimed"}, {"unit_id": "hospital", "state": "lost"}]
+
+
+def test_a_case_nobody_claims_in_time_goes_to_the_joint_meeting_and_a_late_claim_is_refused(resources):
+    with resources.warehouse() as wh:
+        triaged(wh, "LD-2026-000001", "elderly_care", community="donghu")
+        route_triaged_cases(wh, resources.roster, resources.calendar, AS_OF, "run")
+        claim_by = wh.scalar("SELECT max(claim_by) FROM claim_offers")
+        before = take_unclaimed_off_the_claim_list(wh, AS_OF + timedelta(days=1), "run")  # still time to claim
+        after = take_unclaimed_off_the_claim_list(wh, claim_by.replace(tzinfo=UTC) + timedelta(minutes=1), "run")
+        late = claim_case(wh, resources.roster, resources.calendar, "LD-2026-000001", "acme", AS_OF + timedelta(days=5), "r")
+        case = wh.rows("SELECT status, lead_unit_id FROM cases")[0]
+        offers = {r["state"] for r in wh.rows("SELECT state FROM claim_offers")}
+        event = wh.rows("SELECT from_status, to_status, detail FROM case_events WHERE kind = 'needs_meeting'")
+    assert (before, after) == (0, 1)
+    assert case == {"status": "needs_meeting", "lead_unit_id": None} and offers == {"expired"}
+    assert [(e["from_status"], e["to_status"], json.loads(e["detail"])["offered_to"]) for e in event] == [
+        ("claim_listed", "needs_meeting", ["acme", "hospital"])]
+    assert late == "claim_period_over"  # the reply flow puts it on the attention list, with the unit's offer
 
 
 def test_notices_show_the_reporter_to_the_lead_only(resources):

@@ -1,6 +1,7 @@
 """Assignments not accepted within their window expire (state `expired` and an event); a lead
 assignment that expired is re-routed to the next candidate, or the case goes to a joint meeting
-(`tasks.routing.assign.reroute`). The notices of the new assignments are queued here too, so a
+(`tasks.routing.assign.reroute`). Claim-list cases nobody claimed by their claim-by time go to
+the joint meeting too. The notices of the new assignments are queued here too, so a
 re-routed case does not wait a night for the assignment stage."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from liandong.roster import Roster
 from liandong.workdays import WorkCalendar
 from tasks.mail.compose import Composer
 from tasks.mail.outbox import QueueReport, queue_drafts
-from tasks.routing.assign import reroute
+from tasks.routing.assign import reroute, take_unclaimed_off_the_claim_list
 from tasks.routing.notices import assignment_notices
 from warehouse.store import Warehouse, load_query
 
@@ -25,6 +26,7 @@ class ExpiryResult:
     expired_supports: int = 0
     rerouted: int = 0
     needs_meeting: int = 0
+    unclaimed: int = 0  # taken off the claim list for the joint meeting
     notices: QueueReport = field(default_factory=QueueReport)
     decisions: list[dict[str, Any]] = field(default_factory=list)  # re-routing decisions, for the summary
     problems: list[str] = field(default_factory=list)
@@ -38,6 +40,7 @@ def expire_unaccepted(wh: Warehouse, roster: Roster, calendar: WorkCalendar, com
         wh.execute(load_query("assignments_expire_events"), params)
         roles = [r[0] for r in wh.execute(load_query("assignments_expire"), {"now": params["now"]}).fetchall()]
     result.expired_leads, result.expired_supports = roles.count("lead"), roles.count("support")
+    result.unclaimed = take_unclaimed_off_the_claim_list(wh, as_of, run_id)
     routed = reroute(wh, roster, calendar, as_of, run_id)
     result.rerouted, result.needs_meeting = routed.rerouted, routed.needs_meeting
     result.decisions, result.problems = routed.decisions, routed.problems

@@ -182,6 +182,27 @@ def _offer(batch: _Batch, result: RoutingResult, case: dict[str, Any], candidate
     result.claim_listed += 1
 
 
+def take_unclaimed_off_the_claim_list(wh: Warehouse, as_of: datetime, run_id: str) -> int:
+    """Cases on the claim list that no unit claimed in time go to the joint meeting (needs_meeting),
+    which names a unit; their offers lapse, so a late claim is refused with a reason."""
+    batch = _Batch(naive_utc(as_of), run_id)
+    unclaimed = wh.query("claim_list_unclaimed", {"now": batch.now})
+    for row in unclaimed:
+        batch.move(row["case_id"], "needs_meeting")
+        batch.event(row["case_id"], "needs_meeting", "claim_listed", "needs_meeting",
+                    "认领期限已过，无单位认领，提交联席会议 / nobody claimed it in time: for the joint meeting",
+                    detail={"offered_to": list(row["offered_to"])})
+    if unclaimed:
+        with wh.transaction():
+            batch.write_in_transaction(wh)
+            wh.con.register("_unclaimed", pa.Table.from_pylist([{"case_id": r["case_id"]} for r in unclaimed]))
+            try:
+                wh.execute(load_query("claim_offers_expire"))
+            finally:
+                wh.con.unregister("_unclaimed")
+    return len(unclaimed)
+
+
 def reroute(wh: Warehouse, roster: Roster, calendar: WorkCalendar, as_of: datetime, run_id: str) -> RoutingResult:
     """Cases whose lead assignment was declined or expired and that have no live lead: the next
     candidate not yet asked, or `needs_meeting` when none is left."""
@@ -220,6 +241,8 @@ def claim_case(wh: Warehouse, roster: Roster, calendar: WorkCalendar, case_id: s
                   [unit_id, case_id])
     if not row or row[0]["offer"] is None:
         return "not_offered"
+    if row[0]["offer"] == "expired":  # nobody claimed it in time: the joint meeting decides now
+        return "claim_period_over"
     if row[0]["status"] != "claim_listed":
         return "already_taken"
     case = row[0]
