@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from openpyxl import load_workbook
 from .settings import ENCODINGS, FILE_NAME
 
 csv.field_size_limit(16 * 1024 * 1024)  # a 1 MB field is bad input to quarantine, not a crash
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def source_name(path: Path) -> str:
@@ -80,7 +84,9 @@ def read_xlsx(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | No
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     text, bad_lines = decode(path.read_bytes())
-    for line_no, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1):
+    # Lines end at \n, \r\n or \r only (as in `decode`): str.splitlines() would also cut at U+2028,
+    # U+0085 and other separators that JSON strings may hold raw (text pasted from the web, Word).
+    for line_no, line in enumerate(_LINE_BREAK.split(text.lstrip("\ufeff")), start=1):
         if not line.strip():
             continue
         try:
