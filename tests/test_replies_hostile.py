@@ -1,5 +1,5 @@
 """Hostile input never stops the run: 10 MB bodies, HTML full of scripts, broken and deeply nested
-MIME, garbage, thousands of attachments with path-like names, oversized messages. Each is
+MIME, garbage, hundreds of attachments with path-like names, oversized messages, tampered tokens. Each is
 recorded (applied, or on the attention list with why) and the messages after it are still read."""
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from liandong.settings import Settings
 from tasks.replies.inbound import MaildirInbox
@@ -129,3 +132,37 @@ def test_read_reply_never_raises_on_the_fixture_corpus_cut_anywhere():
         for cut in range(0, len(raw), max(1, len(raw) // 25)):
             reply = read_reply(raw[:cut])
             assert len(reply.inbound_id) == 32
+
+
+_forgeries = iter(range(10**6))
+
+
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_tampered_reply_token_is_never_acted_on(world: World, data):
+    """Any change to a genuine token (one character, cut short, lengthened) is a forgery: recorded
+    for the coordinator, nothing applied, even from the right sender. (Letter case is not a change:
+    some servers lowercase local parts, and base32 survives that.)"""
+    if not world.count:
+        world.add_cases("sanitation")
+        world.notify()
+    sent = world.notice("LD-2026-000001")
+    local, domain = sent.reply_to.split("@")
+    token = local.split("+", 1)[1]
+    at = data.draw(st.integers(0, len(token) - 1))
+    forged = data.draw(st.one_of(
+        st.builds(lambda c: token[:at] + c + token[at + 1:], st.characters(min_codepoint=33, max_codepoint=126,
+                                                                          exclude_characters="@<>,;\"\\ ()[]:")),
+        st.just(token[:at]), st.just(token + "a"), st.just(token + "7")))
+    assume(forged and forged.lower() != token.lower())
+    message_id = f"<forged-{next(_forgeries)}@attacker.example>"
+    raw = world.reply("12_gmail_en_accept.eml", sent, To=f"<reply+{forged}@{domain}>", In_Reply_To=None,
+                      References=None, Message_ID=message_id)
+    mailbox.Maildir(world.settings.inbox_folder, factory=None, create=True).add(raw)
+
+    result = ingest(world, MaildirInbox(world.settings.inbox_folder))
+
+    assert result.read == 1 and result.applied == 0 and result.attention == 1
+    assert result.attention_items[0]["kind"] == "reply_forged_token"
+    assert world.scalar("SELECT count(*) FROM case_events WHERE inbound_id IS NOT NULL") == 0
+    assert world.scalar("SELECT state FROM assignments WHERE assignment_id = ?", [sent.assignment_id]) == "notified"
