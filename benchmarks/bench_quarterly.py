@@ -44,20 +44,20 @@ CREATE TEMP TABLE gen AS
 SELECT i,
        'LD-' || year(received) || '-' || lpad(CAST(i AS VARCHAR), 7, '0') AS case_id,
        received,
-       'c' || lpad(CAST(i % 20 AS VARCHAR), 2, '0') AS community_id,
-       'g' || lpad(CAST(i % 200 AS VARCHAR), 3, '0') AS grid_id,
+       'c' || lpad(CAST(i % $communities AS VARCHAR), 2, '0') AS community_id,
+       'g' || lpad(CAST(i % ($communities * 10) AS VARCHAR), 3, '0') AS grid_id,
        ['noise', 'sanitation', 'roads', 'public_order', 'elderly_care', 'property', 'greening',
         'parking', 'water', 'safety'][CAST(1 + hash(i, 'cat') % 10 AS BIGINT)] AS category,
        ['hotline', 'grid', 'open311'][CAST(1 + hash(i, 'src') % 3 AS BIGINT)] AS source,
-       'u' || lpad(CAST(hash(i, 'lead') % 200 AS VARCHAR), 3, '0') AS lead_unit,
-       'u' || lpad(CAST(hash(i, 'next') % 200 AS VARCHAR), 3, '0') AS next_unit,
-       'u' || lpad(CAST(hash(i, 'support') % 200 AS VARCHAR), 3, '0') AS support_unit,
+       'u' || lpad(CAST(hash(i, 'lead') % $units AS VARCHAR), 3, '0') AS lead_unit,
+       'u' || lpad(CAST(hash(i, 'next') % $units AS VARCHAR), 3, '0') AS next_unit,
+       'u' || lpad(CAST(hash(i, 'support') % $units AS VARCHAR), 3, '0') AS support_unit,
        (hash(i, 1) % 1000) / 1000.0 AS r1, (hash(i, 2) % 1000) / 1000.0 AS r2,
        (hash(i, 3) % 1000) / 1000.0 AS r3, (hash(i, 4) % 1000) / 1000.0 AS r4,
        (hash(i, 5) % 1000) / 1000.0 AS r5, (hash(i, 6) % 1000) / 1000.0 AS r6,
        (hash(i, 7) % 1000) / 1000.0 AS r7, (hash(i, 8) % 1000) / 1000.0 AS r8,
        (hash(i, 9) % 1000) / 1000.0 AS r9
-FROM (SELECT i, TIMESTAMP '2024-12-31 16:00:00' + to_seconds(CAST(i * 63072000 // $n AS BIGINT)) AS received
+FROM (SELECT i, CAST($start AS TIMESTAMP) + to_seconds(CAST(i * $span // $n AS BIGINT)) AS received
       FROM generate_series(0, $n - 1) g(i))
 
 CREATE TEMP TABLE life AS
@@ -170,8 +170,8 @@ FROM life WHERE resolves
 
 INSERT INTO meetings (meeting_id, community_id, kind, starts_at, chair_unit_id, status, sequence, created_at,
                       updated_at)
-SELECT 'm' || i, 'c' || lpad(CAST(i % 20 AS VARCHAR), 2, '0'), CASE WHEN i % 3 = 0 THEN 'adhoc' ELSE 'regular' END,
-       TIMESTAMP '2025-01-06 02:00:00' + to_minutes(CAST(i * 504 AS BIGINT)), 'u' || lpad(CAST(i % 200 AS VARCHAR), 3, '0'),
+SELECT 'm' || i, 'c' || lpad(CAST(i % $communities AS VARCHAR), 2, '0'), CASE WHEN i % 3 = 0 THEN 'adhoc' ELSE 'regular' END,
+       TIMESTAMP '2025-01-06 02:00:00' + to_minutes(CAST(i * 504 AS BIGINT)), 'u' || lpad(CAST(i % $units AS VARCHAR), 3, '0'),
        'held', 0, TIMESTAMP '2025-01-01', TIMESTAMP '2025-01-01'
 FROM generate_series(0, 2079) g(i)
 
@@ -183,11 +183,15 @@ JOIN life ON life.i = g.i * 97 % $n
 """
 
 
-def generate(path: Path, cases: int) -> dict[str, float]:
+def generate(path: Path, cases: int, *, communities: int = 20, units: int = 200, years: int = 2) -> dict[str, float]:
+    """The cases arrive evenly over the `years` ending with 2026 (Asia/Shanghai)."""
+    params = {"n": cases, "communities": communities, "units": units, "span": years * 365 * 86400,
+              "start": datetime(2026 - years, 12, 31, 16)}
     with open_warehouse(path) as wh:
         t0 = time.perf_counter()
         for statement in filter(str.strip, GENERATE_SQL.split("\n\n")):
-            wh.execute(statement, {"n": cases} if "$n" in statement else None)
+            used = {k: v for k, v in params.items() if f"${k}" in statement}
+            wh.execute(statement, used or None)
         counts = {t: wh.scalar(f"SELECT count(*) FROM {t}") for t in ("cases", "case_events", "assignments", "lookbacks")}
         counts["generate_seconds"] = round(time.perf_counter() - t0, 1)
     return counts
