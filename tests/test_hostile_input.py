@@ -279,3 +279,19 @@ def test_hostile_case_text_in_the_agenda_is_escaped(hostile_night: Settings):
         for document in (rendered.html, rendered.text, rendered.markdown):
             assert "6170" not in document
     shutil.rmtree(settings.home, ignore_errors=True)
+
+
+def test_an_export_sent_again_under_the_same_name_with_other_rows_loses_none(intake_home: Settings):
+    """Hotlines re-send a corrected export under yesterday's name: its bad rows sit on the same
+    lines as the first file's, and must be quarantined too, not taken for the first file's."""
+    name = "2026-11-20_resend.csv"
+    header = "工单编号,受理时间,诉求标题,诉求内容,所属社区\r\n"
+    first = header + "R-1,2026-11-02 09:15,路灯不亮,灯坏了,星光社区\r\nR-2,不是日期,噪音,很吵,星光社区\r\n"
+    second = header + "R-1,2026-11-02 09:15,路灯不亮,灯坏了,星光社区\r\nR-3,也不是日期,井盖,丢了,星光社区\r\n"
+    for text in (first, second):
+        (intake_home.drop_folder / name).write_text(text, encoding="utf-8")
+        pull(intake_home)
+    assert check(intake_home) == []
+    with Resources(intake_home).warehouse() as wh:
+        raws = [r[0] for r in wh.execute("SELECT raw FROM quarantine WHERE source = 'drop:resend'").fetchall()]
+    assert len(raws) == 2 and any("R-2" in r for r in raws) and any("R-3" in r for r in raws)

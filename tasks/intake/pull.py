@@ -13,7 +13,7 @@ from liandong.roster import Roster
 from liandong.settings import Settings
 from tasks.intake.loading import IntakeResult, load_batch
 from tasks.intake.validation import Placement, validate_rows
-from tasks.sources.drop_folder import list_drop_files, read_drop_file
+from tasks.sources.drop_folder import DropFile, list_drop_files, read_drop_file
 from tasks.sources.open311 import pull_open311
 from warehouse.store import Warehouse
 
@@ -27,12 +27,13 @@ def pull_drop_folder(wh: Warehouse, settings: Settings, roster: Roster, as_of: d
     results = []
     for drop in list_drop_files(settings.drop_folder):
         result = IntakeResult(drop.source, drop.path.name)
-        if wh.scalar("SELECT count(*) FROM source_files WHERE sha256 = ?", [drop.sha256]) == 0:
-            rows = list(read_drop_file(drop, settings.intake.column_map))
+        name = loaded_name(wh, drop)
+        if name is None:
+            name = _name_for(wh, drop)
+            rows = list(read_drop_file(drop, settings.intake.column_map, name))
             result.rows_read = len(rows)
             good, bad = validate_rows(rows, placement)
-            file_record = {"sha256": drop.sha256, "source": drop.source, "file_name": drop.path.name,
-                           "rows_read": len(rows)}
+            file_record = {"sha256": drop.sha256, "source": drop.source, "file_name": name, "rows_read": len(rows)}
             load_batch(wh, good, bad, as_of, run_id, result, file_record=file_record)
         else:
             result.seen_before = True
@@ -41,17 +42,31 @@ def pull_drop_folder(wh: Warehouse, settings: Settings, roster: Roster, as_of: d
         archive = settings.archive_folder / local(as_of).strftime("%Y-%m-%d")
         try:
             archive.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(drop.path), archive / drop.path.name)
+            shutil.move(str(drop.path), archive / name)
         except OSError as exc:
             if drop.path.exists():  # a copy across file systems may have stopped half-way: not an archive
                 with contextlib.suppress(OSError):
-                    (archive / drop.path.name).unlink(missing_ok=True)
+                    (archive / name).unlink(missing_ok=True)
             raise ArchiveError(
                 f"{drop.path.name} 已入库，但无法归档到 {archive}（磁盘已满或文件夹不可写）；文件留在投放文件夹，下次运行只归档不重复入库 / "
                 f"{drop.path.name} is loaded but cannot be archived to {archive} (disk full or not a writable "
                 f"folder); it stays in the drop folder and the next run only archives it: {exc.strerror or exc}") from None
         results.append(result)
     return results
+
+
+def loaded_name(wh: Warehouse, drop: DropFile) -> str | None:
+    """The name under which these very bytes were loaded before, if they were."""
+    return wh.scalar("SELECT file_name FROM source_files WHERE sha256 = ?", [drop.sha256])
+
+
+def _name_for(wh: Warehouse, drop: DropFile) -> str:
+    """The file's name, or `<stem>_<8 hex of its SHA-256><ext>` when another export was loaded
+    under the same name (a corrected file re-sent as yesterday's): its rows' locations and its
+    archived copy must not be taken for the first file's."""
+    taken = wh.scalar("SELECT count(*) FROM source_files WHERE source = ? AND file_name = ?",
+                      [drop.source, drop.path.name])
+    return f"{drop.path.stem}_{drop.sha256[:8]}{drop.path.suffix}" if taken else drop.path.name
 
 
 def pull_open311_sources(wh: Warehouse, settings: Settings, roster: Roster, as_of: datetime, run_id: str,

@@ -30,12 +30,15 @@ def list_drop_files(folder: Path) -> list[DropFile]:
     return [DropFile(p, source_name(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in files]
 
 
-def read_drop_file(drop: DropFile, column_map: dict[str, str]) -> Iterator[RawRow]:
+def read_drop_file(drop: DropFile, column_map: dict[str, str], name: str | None = None) -> Iterator[RawRow]:
+    """Rows located as `<name>:<line>`; `name` is the file's name unless the intake gave it another
+    (a different export sent under a name already loaded, see tasks/intake/pull.py)."""
     reader = READERS[drop.path.suffix.lower()]
+    name = name or drop.path.name
     try:
         for line_no, record, error in reader(drop.path):
             record = record or {}
-            yield RawRow(drop.source, f"{drop.path.name}:{line_no}", map_columns(record, column_map), record, error)
+            yield RawRow(drop.source, f"{name}:{line_no}", map_columns(record, column_map), record, error)
     except Exception as exc:  # an unreadable file is one quarantine row, not a failed run
-        yield RawRow(drop.source, f"{drop.path.name}", {}, {"file": drop.path.name},
+        yield RawRow(drop.source, name, {}, {"file": name},
                      f"文件无法读取 / file cannot be read: {type(exc).__name__}: {exc}")
