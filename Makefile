@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 UV = $(shell scripts/bootstrap.sh)
 
-.PHONY: setup demo test bench serve reset system-deps
+.PHONY: setup demo test bench bench-parts serve reset system-deps
 
 .venv/.synced: pyproject.toml uv.lock
 	$(UV) sync --frozen --all-groups
@@ -28,9 +28,17 @@ test: setup system-deps
 serve: setup
 	scripts/serve.sh
 
-## make bench: the benchmarks (not timed tests); results under benchmarks/results/
+## make bench: the district-scale nightly benchmark with its limits (not a timed test); results
+## under benchmarks/results/. `make bench-parts`: the single-stage benchmarks.
 bench: setup
+	.venv/bin/python benchmarks/bench_nightly.py
+
+bench-parts: setup
 	.venv/bin/python benchmarks/bench_intake.py
+	.venv/bin/python benchmarks/bench_mail.py
+	.venv/bin/python benchmarks/bench_reply_reading.py
+	.venv/bin/python benchmarks/bench_replies.py
+	.venv/bin/python benchmarks/bench_quarterly.py
 
 # Debian packages the suite runs for real: IMAP server, browser for UI and report checks, CJK
 # glyphs for charts, PostgreSQL for the scale-out tests.
