@@ -60,10 +60,17 @@ def report(settings) -> None:
         cases = wh.scalar("SELECT count(*) FROM cases")
         by_status = wh.rows("SELECT status, count(*) AS n FROM cases GROUP BY ALL ORDER BY n DESC")
         quarantined = wh.scalar("SELECT count(*) FROM quarantine")
+        meetings = wh.rows("SELECT m.meeting_id, m.kind, m.status, count(DISTINCT o.idempotency_key) AS emails "
+                           "FROM meetings m LEFT JOIN messages o ON o.purpose = 'meeting' "
+                           "AND o.idempotency_key LIKE 'meeting:' || m.meeting_id || ':%' GROUP BY ALL ORDER BY 1")
     home = settings.home.resolve()
     print()
     statuses = ", ".join(f"{r['status']} {r['n']}" for r in by_status)
     print(f"演示完成 / demo finished: {cases} cases ({statuses}), {quarantined} rows in quarantine")
+    for m in meetings:
+        print(f"  联席会议 / meeting {m['meeting_id']} ({m['kind']}, {m['status']}): {m['emails']} 封邀请和纪要 / "
+              f"invitations and minutes in the outbox")
+    print(f"  会议纪要 / minutes files: {settings.home.resolve() / 'minutes'}")
     print(f"  数据仓库 / warehouse : {settings.warehouse_path.resolve()}")
     print(f"    .venv/bin/python -c \"import duckdb; duckdb.connect('{settings.warehouse_path}', read_only=True)"
           f".sql('SELECT location, reason FROM quarantine').show(max_width=200)\"")

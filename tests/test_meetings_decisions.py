@@ -200,3 +200,20 @@ def test_regular_meetings_are_due_within_their_invitation_window(resources):  # 
         assert regular_meetings_due(wh, roster, calendar, MEETINGS, AS_OF) == []
         # January's meetings need 2027's holidays, unknown yet: no meeting is due, and nothing fails.
         assert regular_meetings_due(wh, roster, calendar, MEETINGS, datetime(2026, 12, 30, 9, tzinfo=SHANGHAI)) == []
+
+
+def test_the_demo_secretary_files_minutes_of_what_was_on_the_agenda(resources, four_cases, settings):  # noqa: F811
+    """`make demo` records its meetings from minutes files written from the agendas it convened."""
+    from demo.minutes import held_meetings, write_minutes
+
+    assert held_meetings(settings, MEETING - timedelta(minutes=1)) == []  # not started: nothing to file
+    assert held_meetings(settings, AFTER) == ["xingguang-2026-11"]
+    path = write_minutes(settings, "xingguang-2026-11", AFTER)
+    minutes = load_minutes_file(path)
+    with resources.warehouse() as wh:
+        agenda = load_agenda(wh, resources.roster, "xingguang-2026-11", AFTER)
+    assert {d.case_id for d in minutes.decisions} == {i.case_id for i in agenda.case_items}
+    assert {d.case_id: d.decision for d in minutes.decisions} == {i.case_id: i.proposal.decision for i in agenda.case_items}
+    recorded, _, _ = held(resources, minutes)
+    assert not recorded.already_recorded and sum(recorded.counts.values()) == len(agenda.case_items)
+    assert held_meetings(settings, AFTER) == []  # held now
