@@ -14,7 +14,7 @@ tests share and an operator can run:
 
 The SQL of each check is in warehouse/queries/ under the name of what it answers. Checks only
 read: running them on a live system is safe (the warehouse is opened for writing, which waits
-for the writer slot like any run, because opening is what invariant 4 is about).
+for a running writer like any run does, because opening and migrating is invariant 4).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
+
+import duckdb
 
 from liandong.settings import Settings, load_settings
 from warehouse.store import Warehouse, WarehouseError, migrations, open_warehouse
@@ -49,15 +51,17 @@ class Violation:
         return f"[{self.invariant}] {self.ref}: {self.what}"
 
 
-def check(settings: Settings, allowed_repeats: Iterable[str] = ()) -> list[Violation]:
+def check(settings: Settings, allowed_repeats: Iterable[str] | None = None) -> list[Violation]:
     """Every invariant on the system `settings` describe. `allowed_repeats`: Message-IDs that
-    were in flight when a run was killed (outbox rows left `sending`), which may arrive twice."""
+    were in flight when a run was killed, which may arrive twice (default: the outbox rows left
+    `sending` now)."""
     try:
         with open_warehouse(settings.warehouse_path, lock_timeout=settings.warehouse_lock_timeout) as wh:
+            allowed = in_flight(wh) if allowed_repeats is None else allowed_repeats
             return (check_schema(wh) + check_warehouse(wh) + check_intake_files(wh, settings)
-                    + check_inbound_files(wh, settings) + check_outbox(wh, settings, allowed_repeats))
-    except WarehouseError as exc:
-        return [Violation(OPENS, str(settings.warehouse_path), str(exc))]
+                    + check_inbound_files(wh, settings) + check_outbox(wh, settings, allowed))
+    except (WarehouseError, duckdb.Error) as exc:
+        return [Violation(OPENS, str(settings.warehouse_path), f"无法打开或迁移 / cannot open or migrate: {exc}")]
 
 
 def check_schema(wh: Warehouse) -> list[Violation]:
@@ -160,7 +164,7 @@ def _inbound_id(path: Path) -> str:
     return read_reply(path.read_bytes()).inbound_id
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     settings = load_settings()
     violations = check(settings)
     for violation in violations:
@@ -171,4 +175,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
