@@ -336,7 +336,7 @@ def main() -> None:
                               "connections": args.connections, "scales": {}}
     lines = ["| cases | stage | wall s | throughput | limit (same run) | ratio | target |",
              "|---|---|---|---|---|---|---|"]
-    for scale in [float(s) for s in args.scales.split(",")]:
+    for scale in [float(s) for s in args.scales.split(",") if s]:
         sizes = replace(base, cases=round(base.cases * scale), new_cases=round(base.new_cases * scale),
                         replies=round(base.replies * scale))
         runs = []
@@ -344,6 +344,9 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="bench-nightly-") as tmp:
                 figures = measure(sizes, args.seed, args.connections, Path(tmp))
             runs.append(figures)
+            args.out.mkdir(parents=True, exist_ok=True)
+            with (args.out / "nightly-runs.jsonl").open("a", encoding="utf-8") as log:  # each run as it ends
+                log.write(json.dumps({"sizes": sizes.__dict__, **figures}, ensure_ascii=False, default=str) + "\n")
             print(f"{sizes.cases:,} cases, repeat {repeat + 1}: night {figures['nightly_seconds']} s, "
                   f"stages {figures['stage_seconds']}, email ratio {figures['email_ratio']}, "
                   f"intake {figures['intake_rows_per_s']} rows/s, replies {figures['replies_per_s']}/s, "
