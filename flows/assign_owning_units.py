@@ -10,6 +10,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
@@ -29,14 +30,15 @@ class AssignmentStage:
 
 @flow(name="assign-owning-units", flow_run_name=run_name("assign"), log_prints=True)
 def assign_owning_units(as_of: datetime | None = None) -> AssignmentStage:
-    settings, as_of = load_settings(), resolve_as_of(as_of)
-    stage = AssignmentStage()
-    stage.routing = route_cases_task(settings, as_of, current_run_id())
-    stage.queued = queue_notices_task(settings, as_of)
-    stage.delivery = deliver_outbox_task(settings, as_of)
-    print(f"assign: {stage.routing.assigned} assigned, {stage.routing.rerouted} re-routed, "
-          f"{stage.routing.claim_listed} on the claim list, {stage.routing.needs_meeting} for a meeting; "
-          f"{stage.delivery.sent} emails sent")
-    if stand_alone():
-        write_run_summary(settings, "assignment", RunResults(assignment=stage), as_of, current_run_id())
-    return stage
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of = load_settings(), resolve_as_of(as_of)
+        stage = AssignmentStage()
+        stage.routing = route_cases_task(settings, as_of, current_run_id())
+        stage.queued = queue_notices_task(settings, as_of)
+        stage.delivery = deliver_outbox_task(settings, as_of)
+        print(f"assign: {stage.routing.assigned} assigned, {stage.routing.rerouted} re-routed, "
+              f"{stage.routing.claim_listed} on the claim list, {stage.routing.needs_meeting} for a meeting; "
+              f"{stage.delivery.sent} emails sent")
+        if stand_alone():
+            write_run_summary(settings, "assignment", RunResults(assignment=stage), as_of, current_run_id())
+        return stage

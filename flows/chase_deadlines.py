@@ -12,6 +12,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.chase import chase_ladder_task, expire_unaccepted_task, grant_extensions_task, overdue_table_task
 from tasks.chase.chasing import LadderResult
@@ -43,22 +44,23 @@ class ChaseStage:
 
 @flow(name="chase-deadlines", flow_run_name=run_name("chase"), log_prints=True)
 def chase_deadlines(as_of: datetime | None = None, extensions: list[ExtensionRequest] | None = None) -> ChaseStage:
-    settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
-    stage = ChaseStage()
-    stage.expiry = expire_unaccepted_task(settings, as_of, run_id)
-    # Before the ladder: a deadline extended tonight gets no overdue notice for the old one.
-    stage.extensions = grant_extensions_task(settings, extensions or [], as_of, run_id)
-    stage.ladder = chase_ladder_task(settings, as_of, run_id)
-    table = overdue_table_task(settings, as_of)
-    stage.overdue_cases = len(table)
-    create_table_artifact(table=table, key=OVERDUE_ARTIFACT,
-                          description="逾期和已升级督办的诉求（按社区、牵头单位） / overdue and escalated cases by community and lead unit")
-    stage.delivery = deliver_outbox_task(settings, as_of)
-    ladder = stage.ladder
-    print(f"chase: {stage.expiry.expired_leads} expired and {stage.expiry.rerouted} re-routed; "
-          f"{len(stage.extensions.granted)} extensions; {ladder.reminders} reminders, {ladder.due_today} due today, "
-          f"{ladder.overdue} overdue, {ladder.escalated} escalated; {stage.delivery.sent} emails sent"
-          + ("" if ladder.working_day else " (not a working day: chase mail waits)"))
-    if stand_alone():
-        write_run_summary(settings, "chase", RunResults(chase=stage), as_of, run_id)
-    return stage
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
+        stage = ChaseStage()
+        stage.expiry = expire_unaccepted_task(settings, as_of, run_id)
+        # Before the ladder: a deadline extended tonight gets no overdue notice for the old one.
+        stage.extensions = grant_extensions_task(settings, extensions or [], as_of, run_id)
+        stage.ladder = chase_ladder_task(settings, as_of, run_id)
+        table = overdue_table_task(settings, as_of)
+        stage.overdue_cases = len(table)
+        create_table_artifact(table=table, key=OVERDUE_ARTIFACT,
+                              description="逾期和已升级督办的诉求（按社区、牵头单位） / overdue and escalated cases by community and lead unit")
+        stage.delivery = deliver_outbox_task(settings, as_of)
+        ladder = stage.ladder
+        print(f"chase: {stage.expiry.expired_leads} expired and {stage.expiry.rerouted} re-routed; "
+              f"{len(stage.extensions.granted)} extensions; {ladder.reminders} reminders, {ladder.due_today} due today, "
+              f"{ladder.overdue} overdue, {ladder.escalated} escalated; {stage.delivery.sent} emails sent"
+              + ("" if ladder.working_day else " (not a working day: chase mail waits)"))
+        if stand_alone():
+            write_run_summary(settings, "chase", RunResults(chase=stage), as_of, run_id)
+        return stage

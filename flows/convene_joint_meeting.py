@@ -19,9 +19,10 @@ from prefect.runtime import flow_run
 
 from flows.naming import current_run_id
 from liandong.clock import local, resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.resources import Resources
-from liandong.workdays import CalendarYearNotCovered
 from liandong.settings import Settings, load_settings
+from liandong.workdays import CalendarYearNotCovered
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
 from tasks.mail.outbox import QueueReport
@@ -83,18 +84,19 @@ def convene_joint_meeting(community: str, starts_at: datetime | None = None,
         kind: regular 例会 | adhoc 临时会议 / regular or ad-hoc meeting
         as_of: 以此时刻运行，默认现在 / run as of this moment (default: now)
     """
-    settings, as_of = load_settings(), resolve_as_of(as_of)
-    report = convene_meeting_task(settings, settings.meetings, community, kind, starts_at, as_of)
-    delivery = deliver_outbox_task(settings, as_of)
-    convened = report.convened
-    print(f"meeting {convened.meeting_id} at {convened.starts_at:%Y-%m-%d %H:%M}: {convened.outcome} "
-          f"(sequence {convened.sequence}, {convened.items_added} items added); "
-          f"{report.queued.queued} invitations queued, {delivery.sent} emails sent")
-    if stand_alone():
-        line = convened_line(convened, report.queued.queued, settings.locale)
-        write_run_summary(settings, "meeting", RunResults(meetings=[line], problems=mail_problems(report.queued, delivery)),
-                          as_of, current_run_id())
-    return report, delivery
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of = load_settings(), resolve_as_of(as_of)
+        report = convene_meeting_task(settings, settings.meetings, community, kind, starts_at, as_of)
+        delivery = deliver_outbox_task(settings, as_of)
+        convened = report.convened
+        print(f"meeting {convened.meeting_id} at {convened.starts_at:%Y-%m-%d %H:%M}: {convened.outcome} "
+              f"(sequence {convened.sequence}, {convened.items_added} items added); "
+              f"{report.queued.queued} invitations queued, {delivery.sent} emails sent")
+        if stand_alone():
+            line = convened_line(convened, report.queued.queued, settings.locale)
+            write_run_summary(settings, "meeting", RunResults(meetings=[line], problems=mail_problems(report.queued, delivery)),
+                              as_of, current_run_id())
+        return report, delivery
 
 
 # Persisted: the run may pause for the form for hours, and its result must survive being read back.
@@ -140,15 +142,16 @@ def cancel_joint_meeting(meeting_id: str, reason: str = "",
         reason: 取消原因，写入通知 / why, for the notice
         as_of: 以此时刻运行，默认现在 / run as of this moment (default: now)
     """
-    settings, as_of = load_settings(), resolve_as_of(as_of)
-    queued = cancel_meeting_task(settings, meeting_id, reason, as_of)
-    delivery = deliver_outbox_task(settings, as_of)
-    zh = settings.locale == "zh-CN"
-    line = (f"{meeting_id}：已取消，取消通知 {queued.queued} 封；议题留待下次会议" if zh else
-            f"{meeting_id}: cancelled, {queued.queued} cancellations queued; its items wait for the next meeting")
-    write_run_summary(settings, "cancel", RunResults(meetings=[line], problems=mail_problems(queued, delivery)),
-                      as_of, current_run_id())
-    return queued, delivery
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of = load_settings(), resolve_as_of(as_of)
+        queued = cancel_meeting_task(settings, meeting_id, reason, as_of)
+        delivery = deliver_outbox_task(settings, as_of)
+        zh = settings.locale == "zh-CN"
+        line = (f"{meeting_id}：已取消，取消通知 {queued.queued} 封；议题留待下次会议" if zh else
+                f"{meeting_id}: cancelled, {queued.queued} cancellations queued; its items wait for the next meeting")
+        write_run_summary(settings, "cancel", RunResults(meetings=[line], problems=mail_problems(queued, delivery)),
+                          as_of, current_run_id())
+        return queued, delivery
 
 
 def _ask_coordinator(settings: Settings, meetings: MeetingSettings, meeting_id: str,

@@ -11,6 +11,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.lookback import apply_answers_task, ask_and_remind_task
 from tasks.lookback.checks import AnswersResult, QuestionsResult
@@ -35,14 +36,15 @@ class LookbackStage:
 
 @flow(name="follow-up-checks", flow_run_name=run_name("look-back"), log_prints=True)
 def follow_up_checks(as_of: datetime | None = None) -> LookbackStage:
-    settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
-    stage = LookbackStage()
-    stage.answers = apply_answers_task(settings, as_of, run_id)
-    stage.questions = ask_and_remind_task(settings, as_of, run_id)
-    stage.delivery = deliver_outbox_task(settings, as_of)
-    a, q = stage.answers, stage.questions
-    print(f"look-back: {a.verified} verified and closed, {a.reopened} reopened; {q.asked} asked, "
-          f"{q.reminded} reminded, {q.no_response} without response; {stage.delivery.sent} emails sent")
-    if stand_alone():
-        write_run_summary(settings, "lookback", RunResults(lookback=stage), as_of, run_id)
-    return stage
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
+        stage = LookbackStage()
+        stage.answers = apply_answers_task(settings, as_of, run_id)
+        stage.questions = ask_and_remind_task(settings, as_of, run_id)
+        stage.delivery = deliver_outbox_task(settings, as_of)
+        a, q = stage.answers, stage.questions
+        print(f"look-back: {a.verified} verified and closed, {a.reopened} reopened; {q.asked} asked, "
+              f"{q.reminded} reminded, {q.no_response} without response; {stage.delivery.sent} emails sent")
+        if stand_alone():
+            write_run_summary(settings, "lookback", RunResults(lookback=stage), as_of, run_id)
+        return stage

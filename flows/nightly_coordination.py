@@ -45,28 +45,27 @@ def convene_due_meetings(as_of: datetime) -> list[str]:
 
 @flow(name="nightly-coordination", flow_run_name=run_name("nightly"), log_prints=True)
 def nightly_coordination(as_of: datetime | None = None) -> RunResults:
-    as_of = resolve_as_of(as_of)
-    results = RunResults()
-    # Coordinators watching a long night see how far it has got.
-    progress = create_progress_artifact(0.0, description="夜间运行进度 / nightly progress")
-    stages = [
-        ("intake", lambda: pull_new_cases(as_of)),
-        ("triage", lambda: triage_new_cases(as_of)),
-        # Replies before routing: tonight's declines are re-routed tonight.
-        ("replies", lambda: ingest_replies_flow(as_of)),
-        ("assignment", lambda: assign_owning_units(as_of)),
-        ("chase", lambda: chase_deadlines(as_of)),
-        ("lookback", lambda: follow_up_checks(as_of)),
-        ("meetings", lambda: convene_due_meetings(as_of)),
-    ]
-    # One writer slot for the whole night: its stages never queue behind each other.
-    with warehouse_writer():
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        as_of = resolve_as_of(as_of)
+        results = RunResults()
+        # Coordinators watching a long night see how far it has got.
+        progress = create_progress_artifact(0.0, description="夜间运行进度 / nightly progress")
+        stages = [
+            ("intake", lambda: pull_new_cases(as_of)),
+            ("triage", lambda: triage_new_cases(as_of)),
+            # Replies before routing: tonight's declines are re-routed tonight.
+            ("replies", lambda: ingest_replies_flow(as_of)),
+            ("assignment", lambda: assign_owning_units(as_of)),
+            ("chase", lambda: chase_deadlines(as_of)),
+            ("lookback", lambda: follow_up_checks(as_of)),
+            ("meetings", lambda: convene_due_meetings(as_of)),
+        ]
         for done, (name, stage) in enumerate(stages, start=1):
             setattr(results, name, stage())
             update_progress_artifact(progress, 100.0 * done / (len(stages) + 1))
         write_run_summary(load_settings(), "nightly", results, as_of, current_run_id())
-    update_progress_artifact(progress, 100.0)
-    return results
+        update_progress_artifact(progress, 100.0)
+        return results
 
 
 if __name__ == "__main__":

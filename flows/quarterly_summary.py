@@ -14,6 +14,7 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
@@ -53,15 +54,16 @@ def quarterly_summary(
         community: 社区编号，留空为全部社区 / a community's id; empty: all communities
         as_of: 运行时间（默认现在）/ the moment of the run (default now)
     """
-    settings, as_of = load_settings(), resolve_as_of(as_of)
-    quarter = quarter or Quarter.containing(as_of).previous().label
-    kpis = compute_kpis_task(settings, quarter, community, as_of)
-    summary = QuarterlySummary(quarter, community, write_report_task(settings, kpis, as_of))
-    summary.evaluations_recorded = record_evaluations_task(settings, kpis, as_of)
-    summary.queued = queue_report_mail_task(settings, kpis, summary.files, as_of)
-    summary.delivery = deliver_outbox_task(settings, as_of)
-    overall = kpis.overall()
-    print(f"quarterly {quarter}{' ' + community if community else ''}: {overall['received']} received, "
-          f"{overall['resolved']} resolved; report {summary.files.html[settings.locale]}; "
-          f"{summary.queued.queued} emails queued, {summary.delivery.sent} sent")
-    return summary
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of = load_settings(), resolve_as_of(as_of)
+        quarter = quarter or Quarter.containing(as_of).previous().label
+        kpis = compute_kpis_task(settings, quarter, community, as_of)
+        summary = QuarterlySummary(quarter, community, write_report_task(settings, kpis, as_of))
+        summary.evaluations_recorded = record_evaluations_task(settings, kpis, as_of)
+        summary.queued = queue_report_mail_task(settings, kpis, summary.files, as_of)
+        summary.delivery = deliver_outbox_task(settings, as_of)
+        overall = kpis.overall()
+        print(f"quarterly {quarter}{' ' + community if community else ''}: {overall['received']} received, "
+              f"{overall['resolved']} resolved; report {summary.files.html[settings.locale]}; "
+              f"{summary.queued.queued} emails queued, {summary.delivery.sent} sent")
+        return summary

@@ -8,6 +8,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
+from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
 from tasks.triage import triage_task
 from tasks.triage.new_cases import TriageResult
@@ -17,10 +18,11 @@ from tasks.summary.run import RunResults
 
 @flow(name="triage-new-cases", flow_run_name=run_name("triage"), log_prints=True)
 def triage_new_cases(as_of: datetime | None = None) -> TriageResult:
-    settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
-    result = triage_task(settings, as_of, run_id)
-    print(f"triage: {result.triaged} triaged, {result.rejected_out_of_scope} out of scope, "
-          f"{result.duplicates} likely duplicates")
-    if stand_alone():
-        write_run_summary(settings, "triage", RunResults(triage=result), as_of, run_id)
-    return result
+    with warehouse_writer():  # one writer slot for the whole run, not one per task
+        settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
+        result = triage_task(settings, as_of, run_id)
+        print(f"triage: {result.triaged} triaged, {result.rejected_out_of_scope} out of scope, "
+              f"{result.duplicates} likely duplicates")
+        if stand_alone():
+            write_run_summary(settings, "triage", RunResults(triage=result), as_of, run_id)
+        return result

@@ -5,10 +5,11 @@ Inside Prefect runs, writers take a slot of the global concurrency limit `wareho
 colliding on the file lock. The limit is created on first use. Outside Prefect (scripts,
 benchmarks), the store's own lock retry is the only guard needed.
 
-A run that holds the slot holds it for everything it calls: the nightly run takes it once for
-all its stages (`with warehouse_writer():` in the flow) instead of once per task. Per task, each acquisition on
-the SQLite-backed server met a 503 (the database busy recording the task run's own start) and a
-2 s client back-off: 40 s of a 45 s demo night went to waiting for a free slot.
+A flow that writes takes the slot once for its whole run (`with warehouse_writer():` around its
+body), and everything it calls — stages, tasks — finds it held, instead of taking it per task.
+Not a flow that pauses for a person (the decisions form): every other run would wait meanwhile.
+Per task, each acquisition on the SQLite-backed server met a 503 (the database busy recording the
+task run's own start) and a 2 s client back-off: 40 s of a 45 s demo night went to waiting.
 """
 
 from __future__ import annotations
@@ -65,4 +66,5 @@ def warehouse_writer() -> Iterator[None]:
             yield
         finally:
             _held.reset(token)
+
 
