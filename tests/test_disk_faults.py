@@ -71,18 +71,20 @@ def pending(world: World) -> int:
     return sum(1 for sub in ("new", "cur") for _ in (world.settings.inbox_folder / sub).iterdir())
 
 
-def test_attachment_folder_not_writable_the_batch_waits(world: World):
+@pytest.mark.parametrize("folder", ["attachments_folder", "inbound_archive_folder"])
+def test_reply_folders_not_writable_the_batch_waits(world: World, folder: str):
     reply_with_photo(world)
-    block(world.settings.attachments_folder)
+    blocked = getattr(world.settings, folder)
+    block(blocked)
 
     with pytest.raises(StorageError) as failure:
         ingest(world, MaildirInbox(world.settings.inbox_folder))
 
     assert all(word in str(failure.value) for word in BILINGUAL), failure.value
-    assert str(world.settings.attachments_folder) in str(failure.value)
+    assert str(blocked) in str(failure.value)
     assert world.scalar("SELECT count(*) FROM inbound_messages") == 0 and pending(world) == 1
 
-    world.settings.attachments_folder.unlink()
+    blocked.unlink()
     result = ingest(world, MaildirInbox(world.settings.inbox_folder))
     assert (result.applied, result.attachments, pending(world)) == (1, 1, 0)
     assert violations(world) == []

@@ -26,6 +26,7 @@ from tasks.replies.inbound import Fetched, InboundTransport, InboundUnavailable
 from tasks.replies.matching import Matcher, load_known
 from tasks.replies.parsing import Reply
 from tasks.replies.reader import Prepared, Reader, Reading
+from tasks.replies.storage import ready_folder
 from warehouse.store import Warehouse
 
 BATCH_SIZE = 1000  # and at most 64 MB (inbound.BATCH_BYTES)
@@ -58,9 +59,8 @@ def ingest_replies(wh: Warehouse, resources: Resources, transport: InboundTransp
     """`workers`: processes reading large batches (default: one per core; 1 reads here)."""
     result, as_of = IngestResult(), resolve_as_of(as_of)
     settings = resources.settings
-    archive = settings.inbound_archive_folder / f"{naive_utc(as_of):%Y-%m}"
-    archive.mkdir(parents=True, exist_ok=True)
-    reading = Reading(settings.mail.reply_secret.get_secret_value().encode(), str(archive))
+    archive = ready_folder(settings.inbound_archive_folder / f"{naive_utc(as_of):%Y-%m}")
+    reading = Reading(settings.mail.reply_secret.get_secret_value().encode(), archive)
     try:
         with transport.open() as box, Reader(workers or os.cpu_count() or 1, reading) as reader:
             for fetched, prepared in reader.read_ahead(box.batches(batch_size)):

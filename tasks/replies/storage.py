@@ -43,12 +43,28 @@ class Stored:
     sha256: str
 
 
+def ready_folder(folder: Path) -> str:
+    """`folder`, made if missing, as a plain string; one that cannot be made is a StorageError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _storage_error(folder, exc) from None
+    return str(folder)
+
+
 def keep_raw(folder: str, inbound_id: str, raw: bytes) -> str:
     """The first copy is kept: a duplicate delivery (same inbound id) does not replace it.
     `folder` exists; paths are plain strings here, ten thousand times a run."""
     path = os.path.join(folder, f"{inbound_id}.eml")
     if not os.path.exists(path):
-        _write(Path(path), raw)
+        try:
+            with open(path + ".part", "wb") as f:
+                f.write(raw)
+            os.replace(path + ".part", path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(path + ".part")
+            raise _storage_error(folder, exc) from None
     return path
 
 
@@ -77,6 +93,10 @@ def _write(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
-        raise StorageError(f"无法写入 {path.parent}（磁盘已满或文件夹不可写），本批回复未处理，下次重读 / cannot write to "
-                           f"{path.parent} (disk full or not a writable folder); this batch of replies was not "
-                           f"applied and is read again next run: {exc.strerror or exc}") from None
+        raise _storage_error(path.parent, exc) from None
+
+
+def _storage_error(folder: str | Path, exc: OSError) -> StorageError:
+    return StorageError(f"无法写入 {folder}（磁盘已满或文件夹不可写），本批回复未处理，下次重读 / cannot write to {folder} "
+                        f"(disk full or not a writable folder); this batch of replies was not applied and is read "
+                        f"again next run: {exc.strerror or exc}")
