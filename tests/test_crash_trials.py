@@ -12,6 +12,7 @@ without Prefect's engine); the kill is a real SIGKILL of that process.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -217,6 +218,12 @@ def test_each_invariant_catches_what_it_is_for(prepared: Prepared, tmp_path: Pat
     assert ("replay", moved) in found
     assert ("no-double-effect", sent) in found
     assert ("no-double-effect", sent) not in {(v.invariant, v.ref) for v in check(settings, allowed_repeats=[sent])}
+
+    operator = subprocess.run([sys.executable, "-m", "liandong.invariants"], cwd=ROOT, capture_output=True, text=True,
+                              env={**os.environ, "LIANDONG_HOME": str(home), "LIANDONG_ROSTER_PATH": str(DEMO / "roster.yaml"),
+                                   "LIANDONG_SETTINGS_FILE": str(home / "none.yaml")}, timeout=120)
+    assert operator.returncode == 1 and f"[replay] {moved}:" in operator.stdout, operator.stdout + operator.stderr
+    assert "违反 / violations" in operator.stderr
 
     (settings.warehouse_path).write_bytes(b"not a duckdb file" * 100)
     assert [v.invariant for v in check(settings)] == ["opens"]
