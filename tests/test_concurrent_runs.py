@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,35 @@ def test_two_nightly_runs_at_once_both_complete_and_nothing_is_doubled(prefect_h
         assert wh.scalar("SELECT count(*) FROM assignments WHERE role = 'lead'") == \
             wh.scalar("SELECT count(DISTINCT case_id) FROM assignments WHERE role = 'lead'")
         assert wh.scalar("SELECT count(*) FROM messages") == wh.scalar("SELECT count(DISTINCT idempotency_key) FROM messages")
+
+
+HOLD = ("import sys, time; from prefect import flow; from liandong.locking import warehouse_writer\n"
+        "@flow\ndef hold():\n    with warehouse_writer():\n        print('holding', flush=True); time.sleep(600)\n"
+        "hold()")
+
+
+def test_a_writer_killed_while_holding_the_warehouse_does_not_block_the_next(prefect_harness, settings: Settings):
+    """SIGKILL leaves the slot taken on the server (the harness, like `make demo`'s ephemeral server,
+    never repossesses it); the next writer finds the holder gone and frees it."""
+    from prefect import flow
+
+    from liandong.locking import CHECK_HOLDER_SECONDS, warehouse_writer
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+    finally:
+        holder.kill()
+        holder.wait()
+
+    @flow(timeout_seconds=120)  # without the freeing it would wait for ever
+    def write_after_the_crash() -> float:
+        started = time.monotonic()
+        with warehouse_writer():
+            return time.monotonic() - started
+
+    state = write_after_the_crash(return_state=True)
+    assert state.is_completed(), state.message
+    waited = state.result()
+    assert waited < 3 * CHECK_HOLDER_SECONDS  # freed at the first look, not after a lease or forever
