@@ -17,7 +17,7 @@ from typing import Literal
 from prefect import flow, pause_flow_run
 from prefect.runtime import flow_run
 
-from flows.naming import current_run_id
+from flows.naming import current_run_id, tag_run
 from liandong.clock import local, resolve_as_of
 from liandong.locking import warehouse_writer
 from liandong.resources import Resources
@@ -85,6 +85,7 @@ def convene_joint_meeting(community: str, starts_at: datetime | None = None,
         as_of: 以此时刻运行，默认现在 / run as of this moment (default: now)
     """
     with warehouse_writer():  # one writer slot for the whole run, not one per task
+        tag_run(f"community:{community}")
         settings, as_of = load_settings(), resolve_as_of(as_of)
         report = convene_meeting_task(settings, settings.meetings, community, kind, starts_at, as_of)
         delivery = deliver_outbox_task(settings, as_of)
@@ -126,6 +127,7 @@ def record_meeting_decisions(meeting_id: str, minutes_file: str | None = None,
     print(f"meeting {meeting_id}: " + ("recorded before, nothing changed; " if report.recorded.already_recorded else
           f"{counts['assign']} assigned, {counts['defer']} deferred, {counts['reject']} rejected, "
           f"{counts['noted']} noted; ") + f"{report.queued.queued} emails queued, {delivery.sent} sent")
+    tag_run(f"community:{report.community_id}")
     line = recorded_line(report.recorded, report.community_id, report.queued.queued, settings.locale)
     write_run_summary(settings, "decisions", RunResults(meetings=[line], problems=mail_problems(report.queued, delivery)),
                       as_of, current_run_id())

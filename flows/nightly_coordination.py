@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import flow, tags
+from prefect import flow
 from prefect.artifacts import create_progress_artifact, update_progress_artifact
 
 from flows.assign_owning_units import assign_owning_units
 from flows.chase_deadlines import chase_deadlines
-from flows.convene_joint_meeting import convene_joint_meeting
 from flows.ingest_replies import ingest_replies_flow
 from flows.look_back import follow_up_checks
 from flows.naming import current_run_id, run_name
@@ -18,29 +17,20 @@ from flows.triage_new_cases import triage_new_cases
 from liandong.clock import resolve_as_of
 from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
-from tasks.meetings import meetings_due_task
+from tasks.mail import deliver_outbox_task
+from tasks.meetings import convene_due_meetings_task
 from tasks.meetings.summary import convened_line
 from tasks.summary import write_run_summary
 from tasks.summary.run import RunResults
 
 
 def convene_due_meetings(as_of: datetime) -> list[str]:
-    """Regular meetings whose invitations are due and ad-hoc ones urgent cases call for (after
-    chasing, so tonight's escalations count). One meeting that cannot be convened is reported
-    and the others go on."""
+    """Tonight's regular and ad-hoc meetings, in one task however many communities; their
+    invitations go out with the rest of the night's mail."""
     settings = load_settings()
-    due = meetings_due_task(settings, as_of)
-    calls = [(m.community_id, m.starts_at, "regular") for m in due.regular] + [(c, None, "adhoc") for c in due.adhoc]
-    lines = []
-    for community, starts_at, kind in calls:
-        with tags(f"community:{community}"):
-            state = convene_joint_meeting(community, starts_at=starts_at, kind=kind, as_of=as_of, return_state=True)
-        if state.is_completed():
-            report, _ = state.result()
-            lines.append(convened_line(report.convened, report.queued.queued, settings.locale))
-        else:
-            lines.append(f"⚠ {community} {kind}: {state.message}")
-    return lines
+    tonight = convene_due_meetings_task(settings, as_of)
+    deliver_outbox_task(settings, as_of)
+    return [convened_line(r.convened, r.queued.queued, settings.locale) for r in tonight.reports] + tonight.failures
 
 
 @flow(name="nightly-coordination", flow_run_name=run_name("nightly"), log_prints=True)

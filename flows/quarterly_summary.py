@@ -13,6 +13,7 @@ from prefect import flow
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from flows.naming import tag_run
 from liandong.clock import resolve_as_of
 from liandong.locking import warehouse_writer
 from liandong.settings import load_settings
@@ -55,6 +56,8 @@ def quarterly_summary(
         as_of: 运行时间（默认现在）/ the moment of the run (default now)
     """
     with warehouse_writer():  # one writer slot for the whole run, not one per task
+        if community:
+            tag_run(f"community:{community}")
         settings, as_of = load_settings(), resolve_as_of(as_of)
         quarter = quarter or Quarter.containing(as_of).previous().label
         kpis = compute_kpis_task(settings, quarter, community, as_of)

@@ -10,6 +10,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
     ArtifactFilter,
@@ -27,11 +28,17 @@ from prefect.input import keyset_from_paused_state
 from flows.convene_joint_meeting import cancel_joint_meeting, convene_joint_meeting, record_meeting_decisions
 from liandong.resources import Resources
 from liandong.settings import Settings
-from tasks.meetings import MeetingsDue, meetings_due_task
+from tasks.meetings import MeetingsDue, convene_due_meetings_task, meetings_due
 from tests.test_meetings_agenda import AS_OF, MEETING, REPORTER, Scene
 
 pytestmark = pytest.mark.prefect
 AFTER = MEETING + timedelta(hours=3)
+
+
+def due_now(settings: Settings) -> MeetingsDue:
+    resources = Resources(settings)
+    with resources.warehouse() as wh:
+        return meetings_due(wh, resources, settings, AS_OF)
 
 
 def paused_run(previous: set[UUID], timeout: float = 60):
@@ -53,7 +60,7 @@ def paused_run(previous: set[UUID], timeout: float = 60):
 def test_convening_under_prefect_sends_invitations_and_publishes_the_agenda(prefect_harness, settings: Settings):
     with Resources(settings).warehouse() as wh:
         Scene(wh).declined_by_all(urgency="urgent")
-    due = meetings_due_task.fn(settings, AS_OF)  # what the nightly run would convene
+    due = due_now(settings)  # what the nightly run would convene
     assert ([d.meeting_id for d in due.regular], due.adhoc) == (["xingguang-2026-11"], ["xingguang"])
     state = convene_joint_meeting("xingguang", starts_at=MEETING, kind="regular", as_of=AS_OF, return_state=True)
     assert state.is_completed(), state.message
@@ -68,9 +75,10 @@ def test_convening_under_prefect_sends_invitations_and_publishes_the_agenda(pref
     assert summary.data.startswith("# 联席会议 ") and "xingguang-2026-11：已召集" in summary.data
     assert "邀请邮件 5 封" in summary.data and "joint-meeting-agenda-xingguang" in summary.data  # the agenda's link
     with get_client(sync_client=True) as client:
-        assert client.read_flow_run(state.state_details.flow_run_id).name == "meeting 星光社区 2026-11"
+        run = client.read_flow_run(state.state_details.flow_run_id)
+        assert run.name == "meeting 星光社区 2026-11" and "community:xingguang" in run.tags
     assert len(list((settings.outbox_folder / "new").iterdir())) == 5
-    assert meetings_due_task.fn(settings, AS_OF) == MeetingsDue(regular=[], adhoc=[])  # convened: on its agenda
+    assert due_now(settings) == MeetingsDue(regular=[], adhoc=[])  # convened: on its agenda
 
     cancelled = cancel_joint_meeting("xingguang-2026-11", reason="台风", as_of=AS_OF, return_state=True)
     assert cancelled.is_completed() and cancelled.result()[0].queued == 5
@@ -82,6 +90,16 @@ def test_convening_under_prefect_sends_invitations_and_publishes_the_agenda(pref
     adhoc = convene_joint_meeting("xingguang", kind="adhoc", as_of=AS_OF, return_state=True)
     with get_client(sync_client=True) as client:  # named after the day it is held, not the day it was called
         assert client.read_flow_run(adhoc.state_details.flow_run_id).name == "meeting 星光社区 ad-hoc 2026-11-23"
+
+
+def test_the_nightly_run_convenes_every_due_meeting_in_one_task(prefect_harness, settings: Settings):
+    with Resources(settings).warehouse() as wh:
+        Scene(wh).declined_by_all(urgency="urgent")
+    tonight = flow(name="meetings-stage")(lambda: convene_due_meetings_task(settings, AS_OF))()
+    assert tonight.failures == []
+    assert [(r.convened.meeting_id, r.convened.outcome, r.queued.queued) for r in tonight.reports] == [
+        ("xingguang-2026-11", "created", 5), ("xingguang-adhoc-20261123-0900", "created", 5)]
+    assert due_now(settings) == MeetingsDue(regular=[], adhoc=[])
 
 
 def test_decisions_through_the_flow_run_input_become_assignments_and_notices(prefect_harness, settings: Settings,

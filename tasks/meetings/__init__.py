@@ -44,6 +44,7 @@ from tasks.meetings.render import MeetingDocuments
 from tasks.meetings.summary import artifact_key
 from liandong.settings import MeetingSettings
 from tasks.meetings.triggers import RegularMeetingDue, adhoc_meeting_needed, regular_meetings_due
+from warehouse.store import Warehouse
 
 
 @dataclass
@@ -65,15 +66,11 @@ class MeetingsDue:
     adhoc: list[str]  # community ids
 
 
-@task(name="meetings-due", cache_policy=NO_CACHE)
-def meetings_due_task(settings: Settings, as_of: datetime) -> MeetingsDue:
+def meetings_due(wh: Warehouse, resources: Resources, settings: Settings, as_of: datetime) -> MeetingsDue:
     """What the nightly run convenes: regular meetings whose invitations are due, and the
-    communities that need an ad-hoc meeting (run it after chasing, so tonight's escalations count)."""
-    resources = Resources(settings)
-    with resources.warehouse() as wh:
-        return MeetingsDue(
-            regular=regular_meetings_due(wh, resources.roster, resources.calendar, settings.meetings, as_of),
-            adhoc=adhoc_meeting_needed(wh, resources.roster))
+    communities that need an ad-hoc meeting."""
+    return MeetingsDue(regular=regular_meetings_due(wh, resources.roster, resources.calendar, settings.meetings, as_of),
+                       adhoc=adhoc_meeting_needed(wh, resources.roster))
 
 
 @task(name="convene-meeting", cache_policy=NO_CACHE)
@@ -81,15 +78,55 @@ def convene_meeting_task(settings: Settings, meetings: MeetingSettings, communit
                          starts_at: datetime | None, as_of: datetime) -> MeetingReport:
     resources = Resources(settings)
     with resources.warehouse() as wh:
-        convened = convene(wh, resources.roster, resources.calendar, meetings, community_id, kind, starts_at, as_of)
-        agenda = load_agenda(wh, resources.roster, convened.meeting_id, as_of)
-        documents = MeetingDocuments()
-        drafts = invitation_drafts(agenda, resources.roster, documents, settings.mail, as_of)
-        report = MeetingReport(convened, queue_drafts(wh, resources.composer, drafts, as_of))
-    create_markdown_artifact(markdown=documents.agenda(agenda, settings.locale).markdown,
-                             key=artifact_key(agenda.community_id, "agenda"),
-                             description=f"联席会议议程 / joint-meeting agenda: {agenda.meeting_id}")
+        report, agenda_md = _convene(wh, resources, settings, meetings, community_id, kind, starts_at, as_of)
+    _publish_agenda(report.convened, agenda_md)
     return report
+
+
+@dataclass
+class ConvenedTonight:
+    reports: list[MeetingReport] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # bilingual, one per meeting that could not be convened
+
+
+@task(name="convene-due-meetings", cache_policy=NO_CACHE)
+def convene_due_meetings_task(settings: Settings, as_of: datetime) -> ConvenedTonight:
+    """The nightly run's meetings in one task, however many communities: regular meetings whose
+    invitations are due and ad-hoc ones urgent cases call for (run after chasing, so tonight's
+    escalations count). A meeting that cannot be convened is reported; the others go on."""
+    resources, tonight = Resources(settings), ConvenedTonight()
+    agendas = []
+    with resources.warehouse() as wh:
+        due = meetings_due(wh, resources, settings, as_of)
+        calls = [(m.community_id, m.starts_at, "regular") for m in due.regular] + [(c, None, "adhoc") for c in due.adhoc]
+        for community_id, starts_at, kind in calls:
+            try:
+                report, agenda_md = _convene(wh, resources, settings, settings.meetings, community_id, kind,
+                                             starts_at, as_of)
+            except Exception as exc:  # noqa: BLE001 — one community's problem must not stop the others
+                tonight.failures.append(f"⚠ {community_id} {kind}: {type(exc).__name__}: {exc}")
+                continue
+            tonight.reports.append(report)
+            agendas.append((report.convened, agenda_md))
+    for convened, agenda_md in agendas:
+        _publish_agenda(convened, agenda_md)
+    return tonight
+
+
+def _convene(wh: Warehouse, resources: Resources, settings: Settings, meetings: MeetingSettings, community_id: str,
+             kind: Kind, starts_at: datetime | None, as_of: datetime) -> tuple[MeetingReport, str]:
+    """Convene, and queue the invitations; (the report, the agenda in Markdown)."""
+    convened = convene(wh, resources.roster, resources.calendar, meetings, community_id, kind, starts_at, as_of)
+    agenda = load_agenda(wh, resources.roster, convened.meeting_id, as_of)
+    documents = MeetingDocuments()
+    drafts = invitation_drafts(agenda, resources.roster, documents, settings.mail, as_of)
+    report = MeetingReport(convened, queue_drafts(wh, resources.composer, drafts, as_of))
+    return report, documents.agenda(agenda, settings.locale).markdown
+
+
+def _publish_agenda(convened: Convened, markdown: str) -> None:
+    create_markdown_artifact(markdown=markdown, key=artifact_key(convened.community_id, "agenda"),
+                             description=f"联席会议议程 / joint-meeting agenda: {convened.meeting_id}")
 
 
 @task(name="cancel-meeting", cache_policy=NO_CACHE)
