@@ -9,7 +9,7 @@ request (how the child ended, the stages it got through). Forking saves the impo
 twenty trials of a kill and a rerun fit in a minute and a half.
 
 The child runs the nightly flow's stages (flows/nightly_coordination.py, same order, same task
-functions, through `Task.fn`) without Prefect's engine: a flow under the engine takes ~45 s on
+functions, through `Task.fn`) without Prefect's engine: a flow under the engine takes 20–45 s on
 this machine whatever the data, and what a crash can break is in the warehouse, the mail folders
 and the files, which the stages own. Joint meetings are left out (they wait for decisions).
 
