@@ -45,24 +45,25 @@ def _in_prefect_run() -> bool:
     return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
-def _ensure_limit() -> None:
+def ensure_limit(name: str = WRITER_LIMIT) -> None:
+    """A global concurrency limit of 1 with this name, created if missing (once per API and name)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
     from prefect.settings import PREFECT_API_URL
 
-    api = str(PREFECT_API_URL.value())
-    if api in _ensured:
+    key = f"{PREFECT_API_URL.value()} {name}"
+    if key in _ensured:
         return
     with get_client(sync_client=True) as client:
         try:
-            client.read_global_concurrency_limit_by_name(WRITER_LIMIT)
+            client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
             try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=WRITER_LIMIT, limit=1))
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
             except ObjectAlreadyExists:
                 pass
-    _ensured.add(api)
+    _ensured.add(key)
 
 
 @contextmanager
@@ -76,7 +77,7 @@ def warehouse_writer() -> Iterator[None]:
     from prefect.concurrency._leases import maintain_concurrency_lease
     from prefect.concurrency._sync import release_concurrency_slots_with_lease
 
-    _ensure_limit()
+    ensure_limit()
     lease_id = _take_slot()
     _holder_file().write_text(json.dumps({"lease_id": str(lease_id), "pid": os.getpid(), "host": socket.gethostname(),
                                           "since": time.time()}))

@@ -33,6 +33,7 @@ from prefect.concurrency.sync import concurrency  # noqa: E402
 
 from flows.naming import current_run_id  # noqa: E402
 from liandong.clock import local, resolve_as_of  # noqa: E402
+from liandong.locking import ensure_limit  # noqa: E402
 from liandong.roster import load_roster  # noqa: E402
 from liandong.settings import load_settings  # noqa: E402
 from tasks.intake.pull import pull_drop_folder  # noqa: E402
@@ -50,21 +51,6 @@ def _name() -> str:
 
     p = flow_run.parameters
     return f"lake {p['community']} {local(resolve_as_of(p.get('as_of'))):%Y-%m-%d}"
-
-
-def _ensure_limit(name: str) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-            except ObjectAlreadyExists:
-                pass
 
 
 def _barrier(folder: Path, me: str, parties: int, timeout: float = 180.0) -> float:
@@ -133,7 +119,7 @@ def lake_slice(community: str, as_of: datetime | None = None, barrier: str | Non
             record["seconds"] = round(time.monotonic() - started, 2)
 
     stats["roster"] = stage("roster", lambda wh: sync_roster(wh, roster), meet=True)
-    _ensure_limit(NUMBERING_LIMIT)
+    ensure_limit(NUMBERING_LIMIT)
     waited = time.monotonic()
     with concurrency(NUMBERING_LIMIT, occupy=1, strict=True):
         stats["numbering_wait"] = round(time.monotonic() - waited, 2)
