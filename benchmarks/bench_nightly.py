@@ -235,24 +235,26 @@ def arrow_limit(district: District, existing_cases: int, figures: dict[str, Any]
 
 # ----------------------------------------------------------------------------------- the parent
 
-def measure(sizes: Sizes, seed: int, connections: int, work: Path) -> dict[str, Any]:
+def measure(sizes: Sizes, seed: int, connections: int, work: Path, profile: Path | None = None) -> dict[str, Any]:
     from tests.support.smtp_sink import sink_process
 
     root = work / "district"
     t0 = time.perf_counter()
     generate_district(root, sizes, seed, AS_OF)
     generated = time.perf_counter() - t0
+    # py-spy samples the child (the night, not the Prefect server): collapsed stacks, one line each.
+    spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--rate", "20", "--format", "raw", "--output", str(profile), "--"] if profile else []
     prefect_home = work / "prefect"
     env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", "PREFECT_LOGGING_LEVEL": "WARNING",
            "PYTHONPATH": str(ROOT)}
     with sink_process(work / "sink-maildir") as (port, _):
-        child = subprocess.run([sys.executable, __file__, "--night", str(root), "--port", str(port),
+        child = subprocess.run([*spy, sys.executable, __file__, "--night", str(root), "--port", str(port),
                                 "--connections", str(connections), "--cases", str(sizes.cases)],
                                env=env, cwd=ROOT, capture_output=True, text=True)
     if child.returncode != 0:
         raise SystemExit(f"the night failed:\n{child.stdout[-3000:]}\n{child.stderr[-6000:]}")
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures = json.loads(next(ln for ln in reversed(child.stdout.splitlines()) if ln.startswith("{")))  # py-spy talks too
     check_maildir(work / "sink-maildir", 2 * figures["messages_sent"])  # the night's and the bare run's
     figures["generate_seconds"] = round(generated, 1)
     return figures
@@ -328,6 +330,8 @@ def main() -> None:
     parser.add_argument("--quarterly-cases", type=int, default=1_000_000, help="cases in the district's year")
     parser.add_argument("--no-quarterly", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample each night with py-spy into results/nightly-<cases>.stacks (collapsed stacks)")
     parser.add_argument("--night", type=Path, help=argparse.SUPPRESS)  # the child process
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -347,7 +351,9 @@ def main() -> None:
         runs = []
         for repeat in range(args.repeats):
             with tempfile.TemporaryDirectory(prefix="bench-nightly-") as tmp:
-                figures = measure(sizes, args.seed, args.connections, Path(tmp))
+                profile = args.out / f"nightly-{sizes.cases}.stacks" if args.profile else None
+                args.out.mkdir(parents=True, exist_ok=True)
+                figures = measure(sizes, args.seed, args.connections, Path(tmp), profile)
             runs.append(figures)
             args.out.mkdir(parents=True, exist_ok=True)
             with (args.out / "nightly-runs.jsonl").open("a", encoding="utf-8") as log:  # each run as it ends

@@ -10,7 +10,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
@@ -30,7 +30,7 @@ class AssignmentStage:
 
 @flow(name="assign-owning-units", flow_run_name=run_name("assign"), log_prints=True)
 def assign_owning_units(as_of: datetime | None = None) -> AssignmentStage:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of = load_settings(), resolve_as_of(as_of)
         stage = AssignmentStage()
         stage.routing = route_cases_task(settings, as_of, current_run_id())

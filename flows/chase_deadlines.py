@@ -12,7 +12,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.chase import chase_ladder_task, expire_unaccepted_task, grant_extensions_task, overdue_table_task
 from tasks.chase.chasing import LadderResult
@@ -44,7 +44,7 @@ class ChaseStage:
 
 @flow(name="chase-deadlines", flow_run_name=run_name("chase"), log_prints=True)
 def chase_deadlines(as_of: datetime | None = None, extensions: list[ExtensionRequest] | None = None) -> ChaseStage:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
         stage = ChaseStage()
         stage.expiry = expire_unaccepted_task(settings, as_of, run_id)

@@ -19,8 +19,7 @@ from prefect.runtime import flow_run
 
 from flows.naming import current_run_id, tag_run
 from liandong.clock import local, resolve_as_of
-from liandong.locking import warehouse_writer
-from liandong.resources import Resources
+from liandong.resources import Resources, writing_run
 from liandong.settings import Settings, load_settings
 from liandong.workdays import CalendarYearNotCovered
 from tasks.mail import deliver_outbox_task
@@ -84,7 +83,7 @@ def convene_joint_meeting(community: str, starts_at: datetime | None = None,
         kind: regular 例会 | adhoc 临时会议 / regular or ad-hoc meeting
         as_of: 以此时刻运行，默认现在 / run as of this moment (default: now)
     """
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         tag_run(f"community:{community}")
         settings, as_of = load_settings(), resolve_as_of(as_of)
         report = convene_meeting_task(settings, settings.meetings, community, kind, starts_at, as_of)
@@ -144,7 +143,7 @@ def cancel_joint_meeting(meeting_id: str, reason: str = "",
         reason: 取消原因，写入通知 / why, for the notice
         as_of: 以此时刻运行，默认现在 / run as of this moment (default: now)
     """
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of = load_settings(), resolve_as_of(as_of)
         queued = cancel_meeting_task(settings, meeting_id, reason, as_of)
         delivery = deliver_outbox_task(settings, as_of)

@@ -11,7 +11,7 @@ from prefect.artifacts import create_table_artifact
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.replies import ingest_replies_task
@@ -22,7 +22,7 @@ from tasks.summary.run import RunResults
 
 @flow(name="ingest-replies", flow_run_name=run_name("replies"), log_prints=True)
 def ingest_replies_flow(as_of: datetime | None = None) -> IngestResult:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of = load_settings(), resolve_as_of(as_of)
         run_id = current_run_id()
         result = ingest_replies_task(settings, as_of, run_id)

@@ -11,7 +11,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.lookback import apply_answers_task, ask_and_remind_task
 from tasks.lookback.checks import AnswersResult, QuestionsResult
@@ -36,7 +36,7 @@ class LookbackStage:
 
 @flow(name="follow-up-checks", flow_run_name=run_name("look-back"), log_prints=True)
 def follow_up_checks(as_of: datetime | None = None) -> LookbackStage:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
         stage = LookbackStage()
         stage.answers = apply_answers_task(settings, as_of, run_id)

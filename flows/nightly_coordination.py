@@ -15,7 +15,7 @@ from flows.naming import current_run_id, run_name
 from flows.pull_new_cases import pull_new_cases
 from flows.triage_new_cases import triage_new_cases
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.meetings import convene_due_meetings_task
@@ -35,7 +35,7 @@ def convene_due_meetings(as_of: datetime) -> list[str]:
 
 @flow(name="nightly-coordination", flow_run_name=run_name("nightly"), log_prints=True)
 def nightly_coordination(as_of: datetime | None = None) -> RunResults:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         as_of = resolve_as_of(as_of)
         results = RunResults()
         # Coordinators watching a long night see how far it has got.

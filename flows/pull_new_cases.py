@@ -8,7 +8,7 @@ from prefect import flow
 
 from flows.naming import current_run_id, run_name
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.intake import pull_drop_folder_task, pull_open311_task, sync_roster_task
 from tasks.intake.loading import IntakeResult
@@ -18,7 +18,7 @@ from tasks.summary.run import RunResults
 
 @flow(name="pull-new-cases", flow_run_name=run_name("intake"), log_prints=True)
 def pull_new_cases(as_of: datetime | None = None) -> list[IntakeResult]:
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         settings, as_of, run_id = load_settings(), resolve_as_of(as_of), current_run_id()
         sync_roster_task(settings)
         results = pull_drop_folder_task(settings, as_of, run_id) + pull_open311_task(settings, as_of, run_id)

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from flows.naming import tag_run
 from liandong.clock import resolve_as_of
-from liandong.locking import warehouse_writer
+from liandong.resources import writing_run
 from liandong.settings import load_settings
 from tasks.mail import deliver_outbox_task
 from tasks.mail.delivery import DeliveryReport
@@ -55,7 +55,7 @@ def quarterly_summary(
         community: 社区编号，留空为全部社区 / a community's id; empty: all communities
         as_of: 运行时间（默认现在）/ the moment of the run (default now)
     """
-    with warehouse_writer():  # one writer slot for the whole run, not one per task
+    with writing_run():  # one writer slot and one warehouse connection for the whole run
         if community:
             tag_run(f"community:{community}")
         settings, as_of = load_settings(), resolve_as_of(as_of)

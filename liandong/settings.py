@@ -153,6 +153,9 @@ class MeetingSettings(BaseModel):
     regular_notice_working_days: int = Field(5, ge=1, le=30)
     # A case this many units work on (asked and not declined) goes on the agenda to coordinate them.
     several_units: int = Field(3, ge=2)
+    # The cases one agenda holds, the most pressing first: a 90-minute meeting hears two or three
+    # minutes a case. The rest wait for the next meeting; the run summary counts them.
+    agenda_cases_max: int = Field(40, ge=1, le=500)
     # After the invitation a run waits this long for the decisions, polling Prefect this often.
     decision_wait_hours: int = Field(24 * 14, ge=1)
     decision_poll_seconds: int = Field(10, ge=1)

@@ -18,6 +18,7 @@ from tasks.meetings.agenda import load_agenda
 from tasks.meetings.convene import convene
 from tasks.meetings.render import MeetingDocuments
 from tasks.meetings.schedule import MeetingTooSoon
+from tasks.meetings.summary import convened_line
 from liandong.settings import MeetingSettings
 from warehouse.store import Warehouse
 
@@ -179,6 +180,27 @@ def test_residents_never_appear_in_any_form_of_the_agenda(resources):
             assert REPORTER not in text and PHONE not in text
             assert f"王{star * 2}" in text and f"138{star * 4}5678" in text
             assert "LD-2026-000001" in text
+
+
+def test_a_full_agenda_takes_the_most_pressing_cases_and_the_rest_wait_for_the_next_meeting(resources):
+    roster, calendar = resources.roster, resources.calendar
+    with resources.warehouse() as wh:
+        cases = build_mixed_agenda(Scene(wh))
+        small = MeetingSettings(agenda_cases_max=3)
+        first = convene(wh, roster, calendar, small, "xingguang", "regular", MEETING, AS_OF)
+        unchanged = convene(wh, roster, calendar, small, "xingguang", "regular", MEETING, AS_OF)
+        grown = convene(wh, roster, calendar, MeetingSettings(agenda_cases_max=5), "xingguang", "regular", MEETING,
+                        AS_OF)
+        agenda = load_agenda(wh, roster, first.meeting_id, AS_OF)
+    names = {v: k for k, v in cases.items()}
+    assert (first.items_added, first.waiting) == (3, 6)
+    assert (unchanged.outcome, unchanged.items_added, unchanged.waiting) == ("unchanged", 0, 6)
+    assert (grown.outcome, grown.items_added, grown.waiting) == ("updated", 2, 4)
+    assert [names[i.case_id] for i in agenda.items] == [
+        "escalated_high", "escalated", "urgent_needs_meeting", "needs_meeting", "overdue_high"]
+    line = convened_line(first, 4, "zh-CN")
+    assert "议程已满，另有 6 件待下次会议" in line
+    assert "agenda full: 6 more cases wait for the next meeting" in convened_line(first, 4, "en")
 
 
 def test_convening_again_adds_new_cases_or_moves_the_meeting_and_bumps_the_sequence(resources):

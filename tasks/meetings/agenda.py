@@ -11,7 +11,7 @@ data and the phone pattern (tasks/mail/privacy.py), and the reporter fields are 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -111,13 +111,17 @@ def previous_meeting(wh: Warehouse, community_id: str, before: datetime) -> str 
 
 
 def select_items(wh: Warehouse, roster: Roster, calendar: WorkCalendar, settings: MeetingSettings,
-                 community: Community, kind: str, starts_at: datetime, as_of: datetime) -> list[Selected]:
-    """Every case the meeting should hear, with why and a proposed decision, in agenda order; an
-    ad-hoc meeting hears the urgent and escalated ones only."""
-    rows = wh.query("agenda_candidates", {
+                 community: Community, kind: str, starts_at: datetime, as_of: datetime,
+                 on_agenda: Collection[str | None] = (), room: int | None = None) -> tuple[list[Selected], int]:
+    """The cases the meeting should hear and does not have yet, with why and a proposed decision,
+    in agenda order — the first `room` of them — and how many more qualify. An ad-hoc meeting
+    hears the urgent and escalated ones only."""
+    rows = [r for r in wh.query("agenda_candidates", {
         "community_id": community.id, "now": naive_utc(as_of), "several_units": settings.several_units,
         "previous_meeting_id": previous_meeting(wh, community.id, starts_at), "pressing_only": kind == "adhoc"})
-    case_ids = [r["case_id"] for r in rows]
+        if r["case_id"] not in on_agenda]
+    chosen = rows if room is None else rows[:room]
+    case_ids = [r["case_id"] for r in chosen]
     cases = {r["case_id"]: r for r in wh.rows(
         "SELECT case_id, category, urgency, lead_unit_id FROM cases WHERE list_contains(?::VARCHAR[], case_id)",
         [case_ids])}
@@ -129,7 +133,8 @@ def select_items(wh: Warehouse, roster: Roster, calendar: WorkCalendar, settings
         return propose(kind, case, asked.get(case_id, []), _route(router, case, community.id), roster.policy,
                        calendar, starts_at)
 
-    return [Selected(r["case_id"], r["item_kind"], proposal(r["case_id"], r["item_kind"])) for r in rows]
+    return [Selected(r["case_id"], r["item_kind"], proposal(r["case_id"], r["item_kind"])) for r in chosen], \
+        len(rows) - len(chosen)
 
 
 def closes_chair_term(community: Community, starts_at: datetime) -> bool:

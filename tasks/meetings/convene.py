@@ -7,9 +7,10 @@ Convening is idempotent and is also how a meeting is moved or brought up to date
 - adhoc: the community's pending ad-hoc meeting if one is still to come, else a new one at
   `starts_at` (default: the earliest office slot after the minimum notice).
 
-A new meeting gets every case that qualifies (agenda.select_items). An existing one is moved
-when `starts_at` differs, and gains the cases that qualify now and are not on it yet (appended:
-the units already have the numbered agenda); either change bumps its SEQUENCE, and the
+A new meeting gets the cases that qualify (agenda.select_items), the most pressing first, up to
+`agenda_cases_max`; the others wait for the next meeting (`Convened.waiting`). An existing one
+is moved when `starts_at` differs, and gains the cases that qualify now and are not on it yet,
+while it has room (appended: the units already have the numbered agenda); either change bumps its SEQUENCE, and the
 invitations go out again. No change, nothing to send. A held or cancelled meeting is not
 touched: an ad-hoc meeting is called instead.
 """
@@ -52,6 +53,7 @@ class Convened:
     sequence: int
     starts_at: datetime  # aware, Asia/Shanghai
     items_added: int
+    waiting: int = 0  # cases that qualify but found the agenda full
 
 
 def convene(wh: Warehouse, roster: Roster, calendar: WorkCalendar, settings: MeetingSettings, community_id: str,
@@ -66,18 +68,18 @@ def convene(wh: Warehouse, roster: Roster, calendar: WorkCalendar, settings: Mee
     if moved:
         check_notice(roster.policy, starts_at, as_of)
     on_agenda = _agenda_cases(wh, meeting_id)
-    new = [s for s in select_items(wh, roster, calendar, settings, community, kind, starts_at, as_of)
-           if s.case_id not in on_agenda]
+    room = max(settings.agenda_cases_max - sum(c != TERM_REPORT for c in on_agenda), 0)
+    new, waiting = select_items(wh, roster, calendar, settings, community, kind, starts_at, as_of, on_agenda, room)
     if kind == "regular" and TERM_REPORT not in on_agenda and closes_chair_term(community, starts_at):
         new.append(Selected(None, TERM_REPORT, None))
     if existing and not moved and not new:
-        return Convened(meeting_id, community.id, "unchanged", existing["sequence"], starts_at, 0)
+        return Convened(meeting_id, community.id, "unchanged", existing["sequence"], starts_at, 0, waiting)
     sequence = 0 if existing is None else existing["sequence"] + 1
     with wh.transaction():
         _write_meeting(wh, settings, community, meeting_id, kind, starts_at, sequence, existing, naive_utc(as_of))
         _append_items(wh, meeting_id, new, first=len(on_agenda) + 1)
     outcome: Outcome = "created" if existing is None else "moved" if moved else "updated"
-    return Convened(meeting_id, community.id, outcome, sequence, starts_at, len(new))
+    return Convened(meeting_id, community.id, outcome, sequence, starts_at, len(new), waiting)
 
 
 def _target(wh: Warehouse, roster: Roster, calendar: WorkCalendar, settings: MeetingSettings, community: Community,

@@ -26,6 +26,9 @@ def convened_line(convened: Convened, invitations: int, locale: str) -> Trusted:
     text = (f"{convened.meeting_id}：{outcome}，{when}，新增议题 {convened.items_added} 项，邀请邮件 {invitations} 封"
             if zh else f"{convened.meeting_id}: {outcome}, {when}, {convened.items_added} new items, "
             f"{invitations} invitations")
+    if convened.waiting:
+        text += (f"；议程已满，另有 {convened.waiting} 件待下次会议" if zh else
+                 f"; agenda full: {convened.waiting} more cases wait for the next meeting")
     agenda = artifact_link("议程" if zh else "agenda", artifact_key(convened.community_id, "agenda"))
     return Trusted(f"{escape(text)} — {agenda}")
 
