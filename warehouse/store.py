@@ -27,12 +27,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 CONNECTION_CONFIG = {
     # Extensions are never downloaded at run time: the network to DuckDB's repository is closed.
     "autoinstall_known_extensions": False,
-    # A writing run shares one connection (liandong/resources.py) and checkpoints once, at its
-    # close; at the 16 MB default, commits of a 100,000-case night checkpointed a GB-sized file
-    # again and again (1–3 s each, most of the night).
-    "checkpoint_threshold": "1GB",
-    # The buffer pool otherwise grows towards 80 % of RAM; past this DuckDB spills to disk.
-    "memory_limit": "1GB",
+    # A writing run shares one connection (liandong/resources.py). At the 16 MB default its
+    # commits checkpointed again and again, and each checkpoint rewrites the table's last row
+    # group — the whole night's messages, bytes included: 1–3 s each, 40 % of a 100,000-case
+    # night. 256 MB keeps it to a few, and bounds what sits in memory unwritten.
+    "checkpoint_threshold": "256MB",
+    # No memory_limit: at 1 GB a 100,000-case night failed (the indexes and the unwritten rows
+    # stay in memory), and a failed night is worse than a large one. See docs/benchmarks.md.
 }
 QUERIES = Path(__file__).parent / "queries"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
