@@ -30,7 +30,7 @@ def assignment_notices(wh: Warehouse, roster: Roster) -> list[Draft]:
     # Only the cases notified now: all ~30,000 live supports of a district, read for each batch
     # of replies, were half of re-routing a decline.
     live = ("SELECT case_id, unit_id FROM assignments WHERE role = 'support' AND state IN ('notified', 'accepted', "
-            "'done_reported') AND case_id IN (SELECT unnest(?::VARCHAR[])))")
+            "'done_reported') AND case_id IN (SELECT unnest(?::VARCHAR[]))")
     for r in wh.rows(live, [list({row["case_id"] for row in rows})]):
         supports.setdefault(r["case_id"], []).append(units.unit(r["unit_id"]).name)
     drafts = []
