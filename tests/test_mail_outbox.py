@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from liandong.settings import Settings
 from tasks.mail.compose import Composer, Draft
-from tasks.mail.outbox import deliver_due, queue_drafts, send_drafts
+from tasks.mail.outbox import QUEUE_BATCH, deliver_due, queue_drafts, send_drafts
 from tasks.mail.transport import MaildirTransport, SmtpTransport, transport_from_settings
 from tests.support.mail import AS_OF, MAIL, assignment_drafts, simple_drafts
 from tests.support.smtp_server import smtp_server
@@ -38,6 +38,19 @@ def test_queueing_a_key_twice_adds_nothing(warehouse):
     second = queue_drafts(warehouse, composer, drafts, AS_OF)
     assert (second.queued, second.already_queued) == (0, 30)
     assert count(warehouse) == 30 and count(warehouse, "state = 'queued'") == 30
+
+
+def test_a_long_queue_composed_in_worker_processes_holds_the_same_bytes(warehouse):
+    composer = Composer(MAIL)
+    drafts = simple_drafts(2 * QUEUE_BATCH + 30)  # the later batches go to the workers
+    lead, _ = assignment_drafts()
+    broken = Draft(**{**lead.__dict__, "context": {}, "idempotency_key": "broken"})
+    report = queue_drafts(warehouse, composer, drafts + [broken], AS_OF)
+    assert report.queued == len(drafts) and [key for key, _ in report.rejected] == ["broken"]
+    stored = dict(warehouse.execute("SELECT idempotency_key, raw FROM messages").fetchall())
+    assert stored == {d.idempotency_key: composer.compose(d, AS_OF).raw for d in drafts}
+    (item,) = warehouse.rows("SELECT kind, ref FROM attention_items")
+    assert (item["kind"], item["ref"]) == ("mail_compose_failed", "broken")
 
 
 def test_send_drafts_twice_sends_once(warehouse):

@@ -74,3 +74,20 @@ def test_second_writer_waits_then_fails_with_a_clear_message(tmp_path: Path):
         holder.wait()
     with open_warehouse(path, lock_timeout=10) as wh:  # the lock is gone with the process
         assert wh.scalar("SELECT 1") == 1
+
+
+def test_a_transaction_inside_another_is_part_of_it(tmp_path: Path):
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        wh.execute("CREATE TABLE notes (n INTEGER)")
+        with pytest.raises(RuntimeError), wh.transaction():
+            wh.execute("INSERT INTO notes VALUES (1)")
+            with wh.transaction():
+                wh.execute("INSERT INTO notes VALUES (2)")
+            raise RuntimeError("the outer part fails after the inner one finished")
+        assert wh.scalar("SELECT count(*) FROM notes") == 0  # all or nothing together
+        with wh.transaction():
+            with wh.transaction():
+                wh.execute("INSERT INTO notes VALUES (3)")
+            wh.execute("INSERT INTO notes VALUES (4)")
+    with open_warehouse(tmp_path / "w.duckdb", read_only=True) as wh:
+        assert wh.scalar("SELECT list(n ORDER BY n) FROM notes") == [3, 4]

@@ -47,6 +47,7 @@ class Warehouse:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
         self.con = con
         self.path = path
+        self._in_transaction = False
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
         return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
@@ -84,12 +85,19 @@ class Warehouse:
 
     @contextmanager
     def transaction(self) -> Iterator[Warehouse]:
+        """One transaction; inside another, part of it (all or nothing together, one commit)."""
+        if self._in_transaction:
+            yield self
+            return
         self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield self
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         self.con.execute("COMMIT")
 
 
