@@ -285,7 +285,10 @@ def quarterly(cases: int, communities: int, units: int, work: Path) -> dict[str,
 
 def median_of(runs: list[dict[str, Any]], key: str) -> Any:
     values = [r[key] for r in runs if r.get(key) is not None]
-    return statistics.median(values) if values else None
+    if not values:
+        return None
+    median = statistics.median(values)
+    return int(median) if isinstance(median, float) and median.is_integer() else median
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
